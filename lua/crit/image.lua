@@ -1,0 +1,204 @@
+-- The image object: a lazily decoded CRIU image. Entries stay wire bytes
+-- until they are read; untouched entries are written back byte for byte.
+local core = require "crit.core"
+
+local math_type, setmetatable, type, error = math.type, setmetatable, type, error
+local table_insert, table_remove = table.insert, table.remove
+
+local Image = {}
+local mt = {}
+
+local function new(index, magic, header)
+  local info = index and index:info()
+  return setmetatable({
+    _index = index,            -- crit.core index of the source bytes, or nil
+    _magic = magic,
+    _header = header,          -- the magic header, kept as it was read
+    _n = info and info.count or 0,
+    _raw = info and info.raw or false,
+    _slots = {},               -- k -> table (read or set), or original index
+    _moved = false,            -- entries were inserted or removed
+    _name = info and info.name,
+  }, mt)
+end
+
+function Image.from_index(index)
+  local info = index:info()
+  return new(index, info.magic, info.header)
+end
+
+function Image.new(magic)
+  return new(nil, magic, core.header(magic))
+end
+
+-- The original entry behind position k, or nil for a new entry.
+local function origin(self, k)
+  local v = self._slots[k]
+  if type(v) == "table" then return nil end
+  if v then return v end
+  if not self._moved then return k end
+  return nil
+end
+
+local function get(self, k)
+  if k < 1 or k > self._n then return nil end
+  local v = self._slots[k]
+  if type(v) == "table" then return v end
+  local t = self._index:decode(origin(self, k))
+  self._slots[k] = t
+  return t
+end
+
+local function check_entry(v, what)
+  if type(v) ~= "table" then
+    error(what .. ": an entry must be a table, got " .. type(v), 3)
+  end
+end
+
+-- From now on every slot says where its entry comes from.
+local function materialize(self)
+  if self._moved then return end
+  local slots = self._slots
+  for k = 1, self._n do
+    if slots[k] == nil then slots[k] = k end
+  end
+  self._moved = true
+end
+
+mt.__index = function(self, k)
+  if math_type(k) == "integer" then return get(self, k) end
+  if k == "magic" then return self._magic end
+  if k == "raw_image" then return self._raw end
+  if k == "version" then return #self._header == 8 and "1.1" or "1.0" end
+  return Image[k]
+end
+
+mt.__newindex = function(self, k, v)
+  if math_type(k) ~= "integer" then
+    error("cannot set field '" .. tostring(k) .. "' of an image", 2)
+  end
+  if k >= 1 and k <= self._n then
+    check_entry(v, "img[" .. k .. "]")
+    self._slots[k] = v
+  elseif k == self._n + 1 then
+    Image.append(self, v)
+  else
+    error("img[" .. k .. "]: index out of range (1.." .. self._n + 1 .. ")", 2)
+  end
+end
+
+mt.__len = function(self) return self._n end
+
+mt.__tostring = function(self)
+  return ("crit image %s (%d entries)"):format(self._magic, self._n)
+end
+
+--- Append an entry table at the end.
+function Image:append(entry)
+  check_entry(entry, "append")
+  self._n = self._n + 1
+  self._slots[self._n] = entry
+  return self
+end
+
+--- insert([pos,] entry): like table.insert.
+function Image:insert(pos, entry)
+  if entry == nil then return self:append(pos) end
+  if math_type(pos) ~= "integer" or pos < 1 or pos > self._n + 1 then
+    error("insert: position out of range", 2)
+  end
+  check_entry(entry, "insert")
+  materialize(self)
+  table_insert(self._slots, pos, entry)
+  self._n = self._n + 1
+  return self
+end
+
+--- remove(pos): remove entry pos (default: the last); returns it.
+function Image:remove(pos)
+  pos = pos or self._n
+  if math_type(pos) ~= "integer" or pos < 1 or pos > self._n then
+    error("remove: position out of range", 2)
+  end
+  local removed = get(self, pos)
+  materialize(self)
+  table_remove(self._slots, pos)
+  self._n = self._n - 1
+  return removed
+end
+
+--- Iterate (k, entry), decoding entries that were not read without
+--- caching them: constant memory over huge images.
+function Image:entries()
+  local k, n = 0, self._n
+  return function()
+    k = k + 1
+    if k > n then return nil end
+    local v = self._slots[k]
+    if type(v) == "table" then return k, v end
+    return k, self._index:decode(origin(self, k))
+  end
+end
+
+--- raw(k) -> message bytes, payload bytes of entry k, as they would be written.
+function Image:raw(k)
+  if math_type(k) ~= "integer" or k < 1 or k > self._n then
+    error("raw: entry index out of range", 2)
+  end
+  local from = origin(self, k)
+  if from then return self._index:raw(from) end
+  return core.encode_entry(self._magic, k, self._slots[k])
+end
+
+--- The whole file of a raw image (pages, tarballs), as a string.
+function Image:bytes()
+  if self._raw then return self._index:bytes() end
+  return self:encode()
+end
+
+--- Choose the header format: "1.1" (two magics, the default) or "1.0".
+function Image:set_version(v)
+  local fresh = core.header(self._magic)
+  if v == "1.1" then
+    self._header = fresh
+  elseif v == "1.0" then
+    self._header = fresh:sub(-4)
+  else
+    error("set_version: '1.0' or '1.1' expected", 2)
+  end
+end
+
+local function write_entries(self, out)
+  local w = core.writer(self._magic, self._header, out)
+  local slots = self._slots
+  for k = 1, self._n do
+    local v = slots[k]
+    if type(v) == "table" then
+      w:encode(v)
+    else
+      w:copy(self._index, v or k)
+    end
+  end
+end
+
+--- The image as bytes.
+function Image:encode()
+  if self._raw then return self._index:bytes() end
+  local out <close> = core.output()
+  write_entries(self, out)
+  return out:finish()
+end
+
+--- Write the image to path atomically: a temporary file in the same
+--- directory, fsync, rename. On any error the old file is untouched.
+function Image:write(path)
+  local out <close> = core.output(path)
+  if self._raw then
+    out:write(self._index:bytes())
+  else
+    write_entries(self, out)
+  end
+  return out:finish()
+end
+
+return Image

@@ -1,0 +1,102 @@
+-- Helpers shared by the specs: fixtures, temporary directories, bytes.
+local support = {}
+
+-- CRIT_FIXTURES=../shared/corpus runs the image specs over the whole corpus.
+support.FIXTURES = os.getenv("CRIT_FIXTURES") or "spec/fixtures/corpus"
+support.GOLDEN = "spec/fixtures/golden"
+
+function support.read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function support.write(path, bytes)
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+end
+
+function support.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function lines_of(cmd)
+  local p = assert(io.popen(cmd))
+  local out = {}
+  for line in p:lines() do out[#out + 1] = line end
+  p:close()
+  return out
+end
+support.lines_of = lines_of
+
+--- Every fixture image file, sorted: { "spec/fixtures/corpus/sleep/core-1.img", ... }
+function support.fixture_images()
+  return lines_of("find -L " .. support.FIXTURES .. " -type f ! -name '*.md' ! -name '*.log'"
+    .. " ! -name '*.txt' ! -name '*.json' ! -path '*golden*' ! -path '*recipe*' | LC_ALL=C sort")
+end
+
+--- The first fixture whose path matches the Lua pattern.
+function support.fixture(pattern)
+  for _, p in ipairs(support.fixture_images()) do
+    if p:match(pattern) then return p end
+  end
+  error("no fixture matches " .. pattern)
+end
+
+--- A fresh temporary directory, removed by support.cleanup().
+local made = {}
+function support.tmpdir()
+  local d = lines_of("mktemp -d /tmp/lua-crit-spec.XXXXXX")[1]
+  made[#made + 1] = d
+  return d
+end
+
+function support.cleanup()
+  for _, d in ipairs(made) do os.execute("rm -rf '" .. d .. "'") end
+  made = {}
+end
+
+function support.ls(dir)
+  return lines_of("ls -A '" .. dir .. "'")
+end
+
+-- Little-endian u32 and protobuf varints, to build images by hand.
+function support.u32(v) return string.pack("<I4", v) end
+
+function support.varint(v)
+  local out = {}
+  repeat
+    local b = v & 0x7f
+    v = v >> 7
+    out[#out + 1] = string.char(v ~= 0 and (b | 0x80) or b)
+  until v == 0
+  return table.concat(out)
+end
+
+function support.key(field, wire) return support.varint(field << 3 | wire) end
+
+--- An image: magic header words then entries (each a message string,
+--- optionally followed by payload bytes).
+function support.image(magics, entries)
+  local parts = {}
+  for _, m in ipairs(magics) do parts[#parts + 1] = support.u32(m) end
+  for _, e in ipairs(entries or {}) do
+    local msg, payload = e, ""
+    if type(e) == "table" then msg, payload = e[1], e[2] end
+    parts[#parts + 1] = support.u32(#msg) .. msg .. payload
+  end
+  return table.concat(parts)
+end
+
+support.IMG_COMMON = 0x54564319
+support.MAGIC = {
+  CORE = 0x55053847, PSTREE = 0x50273030, PIPES_DATA = 0x56453709,
+  SK_QUEUES = 0x56264026, IPCNS_SEM = 0x59573019, IPCNS_MSG = 0x55453737,
+  FILE_LOCKS = 0x54323616, INVENTORY = 0x58313116, FS = 0x51403912,
+}
+
+return support

@@ -1,0 +1,135 @@
+/* Growable byte buffer with an optional drain to a file descriptor. */
+#include "buf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BUF_DRAIN_AT (1u << 20) /* a file-backed buffer holds at most ~1 MiB */
+
+void buf_init(struct buf *b, int fd)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = fd;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+static int buf_fail(struct buf *b, int err)
+{
+	if (!b->failed) {
+		b->failed = 1;
+		b->saved_errno = err;
+	}
+	return -1;
+}
+
+int buf_flush(struct buf *b)
+{
+	size_t done = 0;
+
+	if (b->fd < 0 || b->failed)
+		return b->failed ? -1 : 0;
+	while (done < b->len) {
+		ssize_t n = write(b->fd, b->data + done, b->len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return buf_fail(b, errno);
+		}
+		done += (size_t)n;
+	}
+	b->flushed += b->len;
+	b->len = 0;
+	return 0;
+}
+
+int buf_reserve(struct buf *b, size_t n)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (b->failed)
+		return -1;
+	if (b->cap - b->len >= n)
+		return 0;
+	if (b->fd >= 0 && b->len >= BUF_DRAIN_AT) {
+		if (buf_flush(b))
+			return -1;
+		if (b->cap >= n)
+			return 0;
+	}
+	if (n > SIZE_MAX / 2 - b->len)
+		return buf_fail(b, ENOMEM);
+	cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < n)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return buf_fail(b, ENOMEM);
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int buf_put(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return b->failed ? -1 : 0;
+	if (buf_reserve(b, n))
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int buf_putc(struct buf *b, uint8_t c)
+{
+	if (b->cap == b->len && buf_reserve(b, 1))
+		return -1;
+	b->data[b->len++] = c;
+	return 0;
+}
+
+int buf_put_str(struct buf *b, const char *s)
+{
+	return buf_put(b, s, strlen(s));
+}
+
+int buf_put_u32le(struct buf *b, uint32_t v)
+{
+	uint8_t le[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	return buf_put(b, le, 4);
+}
+
+uint64_t buf_total(const struct buf *b)
+{
+	return b->flushed + b->len;
+}
+
+int buf_put_u64(struct buf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return buf_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+int buf_put_i64(struct buf *b, int64_t v)
+{
+	if (v >= 0)
+		return buf_put_u64(b, (uint64_t)v);
+	if (buf_putc(b, '-'))
+		return -1;
+	return buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
+}

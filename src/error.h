@@ -1,0 +1,26 @@
+/* Where and why decoding or encoding failed. Filled by the core, formatted
+ * by the binding or the CLI as "FILE: entry N at offset X: path: what". */
+#ifndef CRIT_ERROR_H
+#define CRIT_ERROR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct crit_error {
+	char msg[256];
+	char path[256];	  /* field path, "thread_info.gpregs.ip"; may be empty */
+	long entry;	  /* 0-based entry index, -1 for the header */
+	uint64_t offset;  /* byte offset in the image; line when line > 0 */
+	long line, column;
+};
+
+void crit_error_clear(struct crit_error *e);
+/* Sets msg (printf-style) and returns -1, so callers can `return crit_fail(...)`. */
+int crit_fail(struct crit_error *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prepends one path component ("gpregs", or "[3]" for an index). */
+void crit_error_push_path(struct crit_error *e, const char *name, long index);
+/* One line: "entry N at offset X: path: msg" (without the file name). */
+void crit_error_format(const struct crit_error *e, char *out, size_t size);
+
+#endif

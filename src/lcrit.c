@@ -1,0 +1,647 @@
+/* crit.core: the Lua binding of the image codec. Images are indexed, not
+ * decoded, on open; an entry becomes a Lua table only when asked for, and
+ * a table goes back to protobuf wire format only when it is written. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "image.h"
+#include "lcrit.h"
+#include "msg.h"
+#include "wire.h"
+
+#define check_index(L, i) ((struct index *)luaL_checkudata(L, i, INDEX_MT))
+#define WRITER_MT "crit.Writer"
+
+struct index *lcrit_check_index(lua_State *L, int i)
+{
+	return check_index(L, i);
+}
+
+static int index_gc(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+
+	if (x->map)
+		munmap(x->map, x->len);
+	x->map = NULL;
+	x->data = NULL;
+	free(x->start);
+	free(x->msg_len);
+	x->start = NULL;
+	x->msg_len = NULL;
+	x->count = x->cap = 0;
+	return 0;
+}
+
+/* Raise "NAME: entry N at offset X: path: what". */
+int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err)
+{
+	char line[700];
+
+	/* Data errors name the file, not the Lua line that asked. */
+	crit_error_format(err, line, sizeof(line));
+	lua_pushfstring(L, "%s: %s", name, line);
+	return lua_error(L);
+}
+
+static int index_push(struct index *x, const struct entry_loc *loc)
+{
+	if (x->count == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		uint64_t *s = realloc(x->start, cap * sizeof(*s));
+		uint32_t *m;
+
+		if (!s)
+			return -1;
+		x->start = s;
+		m = realloc(x->msg_len, cap * sizeof(*m));
+		if (!m)
+			return -1;
+		x->msg_len = m;
+		x->cap = cap;
+	}
+	x->start[x->count] = loc->start;
+	x->msg_len[x->count] = loc->msg_len;
+	x->count++;
+	return 0;
+}
+
+/* Index every entry; the userdata owns all memory, so raising is safe. */
+static void index_build(lua_State *L, struct index *x)
+{
+	struct crit_error err;
+	struct image_cursor c;
+	struct entry_loc loc;
+	int r;
+
+	crit_error_clear(&err);
+	if (image_read_header(x->data, x->len, x->name, &x->h, &err))
+		lcrit_raise(L, x->name, &err);
+	image_cursor_init(&c, &x->h, x->data, x->len);
+	while ((r = image_cursor_next(&c, &loc, &err)) == 1)
+		if (index_push(x, &loc))
+			luaL_error(L, "%s: out of memory indexing entry %zu", x->name, x->count + 1);
+	if (r < 0)
+		lcrit_raise(L, x->name, &err);
+	x->chunked = c.chunked;
+}
+
+static struct index *index_new(lua_State *L, const char *name)
+{
+	struct index *x = lua_newuserdatauv(L, sizeof(*x), 1);
+
+	memset(x, 0, sizeof(*x));
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	luaL_setmetatable(L, INDEX_MT);
+	return x;
+}
+
+static int read_all(int fd, lua_State *L, struct index *x)
+{
+	luaL_Buffer b;
+	char *p;
+	ssize_t n;
+
+	luaL_buffinit(L, &b);
+	do {
+		p = luaL_prepbuffer(&b);
+		n = read(fd, p, LUAL_BUFFERSIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		luaL_addsize(&b, (size_t)n);
+	} while (n > 0);
+	luaL_pushresult(&b);
+	x->data = (const uint8_t *)lua_tolstring(L, -1, &x->len);
+	lua_setiuservalue(L, -2, 1);
+	return 0;
+}
+
+/* core.open(path) -> index | nil, message, errno */
+static int core_open(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct index *x;
+	struct stat st;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	x = index_new(L, path);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		x->len = (size_t)st.st_size;
+		if (x->len) {
+			void *m = mmap(NULL, x->len, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (m == MAP_FAILED)
+				goto fail_close;
+			x->data = m;
+			x->map = m;
+		}
+	} else if (read_all(fd, L, x)) {
+		goto fail_close;
+	}
+	close(fd);
+	index_build(L, x);
+	return 1;
+fail_close:
+	saved = errno;
+	close(fd);
+	errno = saved;
+fail:
+	saved = errno;
+	luaL_pushfail(L);
+	lua_pushfstring(L, "%s: %s", path, strerror(saved));
+	lua_pushinteger(L, saved);
+	return 3;
+}
+
+/* core.load(bytes [, name]) -> index */
+static int core_load(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	const char *name = luaL_optstring(L, 2, "(string)");
+	struct index *x = index_new(L, name);
+
+	lua_pushvalue(L, 1);
+	lua_setiuservalue(L, -2, 1);
+	x->data = (const uint8_t *)s;
+	x->len = len;
+	index_build(L, x);
+	return 1;
+}
+
+static size_t check_entry(lua_State *L, struct index *x, int arg)
+{
+	lua_Integer i = luaL_checkinteger(L, arg);
+
+	luaL_argcheck(L, i >= 1 && (lua_Unsigned)i <= x->count, arg, "entry index out of range");
+	return (size_t)(i - 1);
+}
+
+static uint64_t entry_end(const struct index *x, size_t i)
+{
+	return i + 1 < x->count ? x->start[i + 1] : x->len;
+}
+
+const uint8_t *lcrit_entry_msg(const struct index *x, size_t i)
+{
+	return x->data + x->start[i] + 4;
+}
+
+uint64_t lcrit_entry_payload_len(const struct index *x, size_t i)
+{
+	return entry_end(x, i) - x->start[i] - 4 - x->msg_len[i];
+}
+
+/* idx:decode(i) -> table: entry i (1-based) with its payload as `extra`. */
+static int index_decode(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+	size_t i = check_entry(L, x, 2);
+	const ProtobufCMessageDescriptor *d = schema_entry_desc(x->h.type, i);
+	enum payload_kind pk = schema_entry_payload(x->h.type, i, x->chunked);
+	const uint8_t *msg = lcrit_entry_msg(x, i);
+	struct crit_error err;
+
+	crit_error_clear(&err);
+	err.entry = (long)i;
+	err.offset = x->start[i];
+	if (msg_decode(L, d, msg, x->msg_len[i], &err) ||
+	    msg_decode_payload(L, pk, msg, x->msg_len[i], msg + x->msg_len[i],
+			       (size_t)lcrit_entry_payload_len(x, i), &err))
+		return lcrit_raise(L, x->name, &err);
+	return 1;
+}
+
+/* idx:raw(i) -> message bytes, payload bytes */
+static int index_raw(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+	size_t i = check_entry(L, x, 2);
+
+	lua_pushlstring(L, (const char *)lcrit_entry_msg(x, i), x->msg_len[i]);
+	lua_pushlstring(L, (const char *)lcrit_entry_msg(x, i) + x->msg_len[i],
+			(size_t)lcrit_entry_payload_len(x, i));
+	return 2;
+}
+
+/* idx:info() -> {magic=, count=, raw=, header=, version=, size=} */
+static int index_info(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+
+	lua_createtable(L, 0, 6);
+	lua_pushstring(L, x->h.type->name);
+	lua_setfield(L, -2, "magic");
+	lua_pushinteger(L, (lua_Integer)x->count);
+	lua_setfield(L, -2, "count");
+	lua_pushboolean(L, x->h.type->layout == LAYOUT_RAW);
+	lua_setfield(L, -2, "raw");
+	lua_pushlstring(L, (const char *)x->data, x->h.header_len);
+	lua_setfield(L, -2, "header");
+	lua_pushstring(L, x->h.header_len == 8 ? "1.1" : "1.0");
+	lua_setfield(L, -2, "version");
+	lua_pushinteger(L, (lua_Integer)x->len);
+	lua_setfield(L, -2, "size");
+	lua_pushstring(L, x->name);
+	lua_setfield(L, -2, "name");
+	return 1;
+}
+
+/* idx:bytes() -> the whole image as a string (raw images, tests). */
+static int index_bytes(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+
+	lua_pushlstring(L, (const char *)x->data, x->len);
+	return 1;
+}
+
+/* idx:span(i) -> offset, message length, payload length */
+static int index_span(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+	size_t i = check_entry(L, x, 2);
+
+	lua_pushinteger(L, (lua_Integer)x->start[i]);
+	lua_pushinteger(L, (lua_Integer)x->msg_len[i]);
+	lua_pushinteger(L, (lua_Integer)lcrit_entry_payload_len(x, i));
+	return 3;
+}
+
+/* ---- Outputs: memory, an open file, or a file replaced atomically. ---- */
+
+#define check_output(L, i) ((struct output *)luaL_checkudata(L, i, OUTPUT_MT))
+
+struct output *lcrit_check_output(lua_State *L, int i)
+{
+	struct output *o = check_output(L, i);
+
+	if (o->finished)
+		luaL_error(L, "%s: output already finished", o->name);
+	return o;
+}
+
+static int output_gc(lua_State *L)
+{
+	struct output *o = check_output(L, 1);
+
+	buf_free(&o->buf);
+	o->buf.fd = -1;
+	atomic_abort(&o->af);
+	o->finished = 1;
+	return 0;
+}
+
+void lcrit_output_check(lua_State *L, struct output *o)
+{
+	if (o->buf.failed)
+		luaL_error(L, "%s: %s", o->name, strerror(o->buf.saved_errno));
+}
+
+/* core.output([path | file]) -> output. No argument: memory. A path: a
+ * new file that replaces path on finish. A Lua file (io.stdout): its fd. */
+static int core_output(lua_State *L)
+{
+	struct output *o;
+
+	lua_settop(L, 1);
+	o = lua_newuserdatauv(L, sizeof(*o), 1);
+
+	memset(o, 0, sizeof(*o));
+	buf_init(&o->buf, -1);
+	atomic_init(&o->af);
+	luaL_setmetatable(L, OUTPUT_MT);
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		const char *path = lua_tostring(L, 1);
+		snprintf(o->name, sizeof(o->name), "%s", path);
+		if (atomic_open(&o->af, path))
+			return luaL_error(L, "%s: cannot create a temporary file: %s", path,
+					  strerror(errno));
+		o->buf.fd = o->af.fd;
+	} else if (!lua_isnoneornil(L, 1)) {
+		luaL_Stream *f = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+		if (!f->closef)
+			return luaL_error(L, "output: file is closed");
+		fflush(f->f);
+		o->buf.fd = fileno(f->f);
+		snprintf(o->name, sizeof(o->name), "%s", o->buf.fd == 1 ? "stdout" : "output");
+		lua_pushvalue(L, 1); /* keep the file open while we write to it */
+		lua_setiuservalue(L, -2, 1);
+	} else {
+		snprintf(o->name, sizeof(o->name), "image");
+	}
+	return 1;
+}
+
+/* out:write(bytes) */
+static int output_write(lua_State *L)
+{
+	struct output *o = lcrit_check_output(L, 1);
+	size_t len;
+	const char *s = luaL_checklstring(L, 2, &len);
+
+	buf_put(&o->buf, s, len);
+	lcrit_output_check(L, o);
+	return 0;
+}
+
+/* out:finish() -> the bytes (memory) or true (file, committed). */
+static int output_finish(lua_State *L)
+{
+	struct output *o = lcrit_check_output(L, 1);
+
+	lcrit_output_check(L, o);
+	if (o->buf.fd < 0) {
+		lua_pushlstring(L, (const char *)o->buf.data, o->buf.len);
+	} else {
+		buf_flush(&o->buf);
+		lcrit_output_check(L, o);
+		if (atomic_commit(&o->af))
+			return luaL_error(L, "%s: %s", o->name, strerror(errno));
+		lua_pushboolean(L, 1);
+	}
+	o->buf.fd = -1;
+	o->finished = 1;
+	buf_free(&o->buf);
+	return 1;
+}
+
+/* out:size() -> bytes written so far */
+static int output_size(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)buf_total(&check_output(L, 1)->buf));
+	return 1;
+}
+
+/* ---- Writing an image: header, then entries, copied or encoded. ---- */
+
+/* A writer owns its scratch buffers, so that an error raised half-way
+ * leaks nothing; its output (user value 1) removes the unfinished file. */
+struct writer {
+	struct buf entry;   /* one entry's message, encoded */
+	struct buf payload; /* one entry's payload, encoded */
+	const struct image_type *type;
+	size_t count;	/* entries written */
+	int chunked;
+};
+
+#define check_writer(L, i) ((struct writer *)luaL_checkudata(L, i, WRITER_MT))
+
+static int writer_gc(lua_State *L)
+{
+	struct writer *w = check_writer(L, 1);
+
+	buf_free(&w->entry);
+	buf_free(&w->payload);
+	return 0;
+}
+
+static const struct image_type *check_type(lua_State *L, int arg)
+{
+	const char *name = luaL_checkstring(L, arg);
+	const struct image_type *t = schema_by_name(name);
+
+	if (!t)
+		luaL_error(L, "unknown image magic '%s'", name);
+	return t;
+}
+
+static struct output *writer_output(lua_State *L, int w)
+{
+	struct output *o;
+
+	lua_getiuservalue(L, w, 1);
+	o = lcrit_check_output(L, -1);
+	lua_pop(L, 1);
+	return o;
+}
+
+/* core.writer(magic, header_bytes, output) -> writer */
+static int core_writer(lua_State *L)
+{
+	const struct image_type *t = check_type(L, 1);
+	size_t hlen;
+	const char *header = luaL_checklstring(L, 2, &hlen);
+	struct output *o = lcrit_check_output(L, 3);
+	struct writer *w = lua_newuserdatauv(L, sizeof(*w), 1);
+
+	memset(w, 0, sizeof(*w));
+	w->type = t;
+	buf_init(&w->entry, -1);
+	buf_init(&w->payload, -1);
+	luaL_setmetatable(L, WRITER_MT);
+	lua_pushvalue(L, 3);
+	lua_setiuservalue(L, -2, 1);
+	buf_put(&o->buf, header, hlen);
+	lcrit_output_check(L, o);
+	return 1;
+}
+
+/* w:copy(idx, i): entry i of an indexed image, byte for byte. */
+static int writer_copy(lua_State *L)
+{
+	struct writer *w = check_writer(L, 1);
+	struct index *x = check_index(L, 2);
+	size_t i = check_entry(L, x, 3);
+	struct output *o = writer_output(L, 1);
+	const ProtobufCMessageDescriptor *want = schema_entry_desc(w->type, w->count);
+
+	if (x->h.type->layout == LAYOUT_RAW || schema_entry_desc(x->h.type, i) != want)
+		return luaL_error(L, "entry %d: a %s entry cannot stand at position %d of a %s image",
+				  (int)i + 1, x->h.type->layout == LAYOUT_RAW ? "raw"
+						: schema_entry_desc(x->h.type, i)->name,
+				  (int)w->count + 1, w->type->name);
+	if (w->type->layout == LAYOUT_GHOST && w->count == 0)
+		w->chunked = x->chunked;
+	buf_put(&o->buf, x->data + x->start[i], (size_t)(entry_end(x, i) - x->start[i]));
+	lcrit_output_check(L, o);
+	w->count++;
+	return 0;
+}
+
+/* Encode the entry table at index t into w->entry and w->payload. */
+static void writer_encode_entry(lua_State *L, struct writer *w, int t, const char *name,
+				uint64_t offset)
+{
+	const ProtobufCMessageDescriptor *d = schema_entry_desc(w->type, w->count);
+	struct crit_error err;
+	enum payload_kind pk;
+
+	crit_error_clear(&err);
+	err.entry = (long)w->count;
+	err.offset = offset;
+	w->entry.len = 0;
+	w->payload.len = 0;
+	if (msg_encode(L, t, d, &w->entry, 1, &err))
+		goto fail;
+	if (w->type->layout == LAYOUT_GHOST && w->count == 0) {
+		uint64_t v = 0;
+		wire_find_varint(w->entry.data, w->entry.len, 9, &v);
+		w->chunked = v != 0;
+	}
+	pk = schema_entry_payload(w->type, w->count, w->chunked);
+	if (msg_encode_payload(L, t, pk, w->entry.data, w->entry.len, &w->payload, &err))
+		goto fail;
+	if (w->entry.len > INT32_MAX) {
+		crit_fail(&err, "entry of %zu bytes is too large", w->entry.len);
+		goto fail;
+	}
+	return;
+fail:
+	if (w->entry.failed || w->payload.failed)
+		crit_fail(&err, "out of memory");
+	lcrit_raise(L, name, &err);
+}
+
+/* w:encode(table): encode one entry table and append it. */
+static int writer_encode(lua_State *L)
+{
+	struct writer *w = check_writer(L, 1);
+	struct output *o = writer_output(L, 1);
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	writer_encode_entry(L, w, 2, o->name, buf_total(&o->buf));
+	buf_put_u32le(&o->buf, (uint32_t)w->entry.len);
+	buf_put(&o->buf, w->entry.data, w->entry.len);
+	buf_put(&o->buf, w->payload.data, w->payload.len);
+	lcrit_output_check(L, o);
+	w->count++;
+	return 0;
+}
+
+/* core.encode_entry(magic, position, table) -> message bytes, payload bytes */
+static int core_encode_entry(lua_State *L)
+{
+	const struct image_type *t = check_type(L, 1);
+	lua_Integer pos = luaL_checkinteger(L, 2);
+	struct writer *w;
+
+	luaL_checktype(L, 3, LUA_TTABLE);
+	luaL_argcheck(L, pos >= 1, 2, "position must be 1 or more");
+	w = lua_newuserdatauv(L, sizeof(*w), 1);
+	memset(w, 0, sizeof(*w));
+	buf_init(&w->entry, -1);
+	buf_init(&w->payload, -1);
+	luaL_setmetatable(L, WRITER_MT);
+	w->type = t;
+	w->count = (size_t)(pos - 1);
+	writer_encode_entry(L, w, 3, "entry", 0);
+	lua_pushlstring(L, (const char *)w->entry.data, w->entry.len);
+	lua_pushlstring(L, (const char *)w->payload.data, w->payload.len);
+	return 2;
+}
+
+/* core.header(magic) -> the header bytes of a new image of this type */
+static int core_header(lua_State *L)
+{
+	uint8_t h[8];
+	size_t n = image_header_bytes(check_type(L, 1), h);
+
+	lua_pushlstring(L, (const char *)h, n);
+	return 1;
+}
+
+/* core.magics() -> array of {name=, magic=, raw=} for every known type */
+static int core_magics(lua_State *L)
+{
+	const struct image_type *t;
+	size_t i;
+
+	lua_newtable(L);
+	for (i = 0; (t = schema_type_at(i)); i++) {
+		lua_createtable(L, 0, 3);
+		lua_pushstring(L, t->name);
+		lua_setfield(L, -2, "name");
+		lua_pushinteger(L, t->magic);
+		lua_setfield(L, -2, "magic");
+		lua_pushboolean(L, t->layout == LAYOUT_RAW);
+		lua_setfield(L, -2, "raw");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+static const luaL_Reg index_methods[] = {
+	{ "decode", index_decode },
+	{ "raw", index_raw },
+	{ "info", index_info },
+	{ "bytes", index_bytes },
+	{ "span", index_span },
+	{ "close", index_gc },
+	{ NULL, NULL },
+};
+
+static const luaL_Reg writer_methods[] = {
+	{ "copy", writer_copy },
+	{ "encode", writer_encode },
+	{ NULL, NULL },
+};
+
+static const luaL_Reg output_methods[] = {
+	{ "write", output_write },
+	{ "finish", output_finish },
+	{ "size", output_size },
+	{ "abort", output_gc },
+	{ NULL, NULL },
+};
+
+static const luaL_Reg core_functions[] = {
+	{ "open", core_open },
+	{ "load", core_load },
+	{ "writer", core_writer },
+	{ "output", core_output },
+	{ "encode_entry", core_encode_entry },
+	{ "header", core_header },
+	{ "magics", core_magics },
+	{ "json_write", lcrit_json_write },
+	{ "json_entry", lcrit_json_entry },
+	{ "json_read", lcrit_json_read },
+	{ NULL, NULL },
+};
+
+static int index_len(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)check_index(L, 1)->count);
+	return 1;
+}
+
+static void register_type(lua_State *L, const char *name, const luaL_Reg *methods,
+			  lua_CFunction gc)
+{
+	luaL_newmetatable(L, name);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, gc);
+	lua_setfield(L, -2, "__close");
+	lua_pop(L, 1);
+}
+
+int luaopen_crit_core(lua_State *L);
+int luaopen_crit_core(lua_State *L)
+{
+	register_type(L, INDEX_MT, index_methods, index_gc);
+	luaL_getmetatable(L, INDEX_MT);
+	lua_pushcfunction(L, index_len);
+	lua_setfield(L, -2, "__len");
+	lua_pop(L, 1);
+	register_type(L, WRITER_MT, writer_methods, writer_gc);
+	register_type(L, OUTPUT_MT, output_methods, output_gc);
+	luaL_newlib(L, core_functions);
+	return 1;
+}

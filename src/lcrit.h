@@ -1,0 +1,56 @@
+/* Shared by the binding's files: the userdata types of crit.core. */
+#ifndef CRIT_LCRIT_H
+#define CRIT_LCRIT_H
+
+#include <lua.h>
+
+#include "atomic.h"
+#include "buf.h"
+#include "error.h"
+#include "image.h"
+
+#define INDEX_MT "crit.Index"
+#define OUTPUT_MT "crit.Output"
+
+/* An indexed image: its bytes (mapped, or a pinned Lua string in user
+ * value 1) and where each entry starts. The payload of entry i ends where
+ * entry i+1 starts, so only starts and message sizes are stored. */
+struct index {
+	const uint8_t *data;
+	size_t len;
+	void *map;	/* the mapping to unmap, or NULL */
+	struct image_header h;
+	size_t count, cap;
+	uint64_t *start;
+	uint32_t *msg_len;
+	int chunked;	/* ghost file whose first entry has chunks */
+	char name[256];	/* file name, for error messages */
+};
+
+/* Where bytes go: memory, an already open file descriptor (stdout), or a
+ * named file replaced atomically when finished and removed if not. */
+struct output {
+	struct buf buf;
+	struct atomic_file af;
+	int finished;
+	char name[256];
+};
+
+struct index *lcrit_check_index(lua_State *L, int i);
+struct output *lcrit_check_output(lua_State *L, int i);
+/* Raise a Lua error if writing failed (disk full, closed pipe). */
+void lcrit_output_check(lua_State *L, struct output *o);
+/* Raise "NAME: entry N at offset X: path: what". */
+int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err);
+
+/* Entry i (0-based) of an index: message and payload. */
+const uint8_t *lcrit_entry_msg(const struct index *x, size_t i);
+uint64_t lcrit_entry_payload_len(const struct index *x, size_t i);
+
+
+
+/* JSON (ljson_write.c, ljson_read.c). */
+int lcrit_json_write(lua_State *L); /* core.json_write(index, output, opts) */
+int lcrit_json_entry(lua_State *L); /* core.json_entry(index, i, opts) -> string */
+int lcrit_json_read(lua_State *L);  /* core.json_read(input, output [, name]) -> magic, count */
+#endif

@@ -1,0 +1,882 @@
+/* Protobuf wire bytes <-> Lua tables, driven by protobuf-c descriptors. */
+#include "msg.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "wire.h"
+
+/* ------------------------------------------------------------------ */
+/* Field types                                                          */
+
+static enum wire_type wire_type_of(ProtobufCType t)
+{
+	switch (t) {
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return WIRE_I64;
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+		return WIRE_I32;
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return WIRE_LEN;
+	default:
+		return WIRE_VARINT;
+	}
+}
+
+static int is_packable(ProtobufCType t)
+{
+	return wire_type_of(t) != WIRE_LEN;
+}
+
+static const char *type_name(ProtobufCType t)
+{
+	static const char *const names[] = {
+		"int32", "sint32", "sfixed32", "int64", "sint64", "sfixed64", "uint32", "fixed32",
+		"uint64", "fixed64", "float", "double", "bool", "enum", "string", "bytes", "message",
+	};
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoding                                                             */
+
+struct decoder {
+	lua_State *L;
+	const uint8_t *base; /* start of the entry's message, for offsets */
+	uint64_t base_off;   /* its offset in the image */
+	struct crit_error *err;
+};
+
+static int decode_fail(struct decoder *dc, const uint8_t *at, const char *fmt, const char *a)
+{
+	dc->err->offset = dc->base_off + (uint64_t)(at - dc->base);
+	return crit_fail(dc->err, fmt, a);
+}
+
+static int in_int32(int64_t v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/* Push one scalar value read from the wire as `raw`. */
+static int push_scalar(struct decoder *dc, const ProtobufCFieldDescriptor *f, uint64_t raw,
+		       const uint8_t *at)
+{
+	lua_State *L = dc->L;
+	int64_t s;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+		if (!in_int32((int64_t)raw))
+			return decode_fail(dc, at, "value out of range for %s", "int32");
+		lua_pushinteger(L, (int64_t)raw);
+		break;
+	case PROTOBUF_C_TYPE_SINT32:
+		s = wire_unzigzag(raw);
+		if (!in_int32(s))
+			return decode_fail(dc, at, "value out of range for %s", "sint32");
+		lua_pushinteger(L, s);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+		if (raw > UINT32_MAX)
+			return decode_fail(dc, at, "value out of range for %s", "uint32");
+		lua_pushinteger(L, (lua_Integer)raw);
+		break;
+	case PROTOBUF_C_TYPE_FIXED32:
+		lua_pushinteger(L, (lua_Integer)raw);
+		break;
+	case PROTOBUF_C_TYPE_SFIXED32:
+		lua_pushinteger(L, (int32_t)(uint32_t)raw);
+		break;
+	case PROTOBUF_C_TYPE_SINT64:
+		lua_pushinteger(L, wire_unzigzag(raw));
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		lua_pushinteger(L, (lua_Integer)raw); /* same 64 bits */
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		if (raw > 1)
+			return decode_fail(dc, at, "value out of range for %s", "bool");
+		lua_pushboolean(L, raw == 1);
+		break;
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumValue *ev;
+		if (!in_int32((int64_t)raw))
+			return decode_fail(dc, at, "value out of range for %s", "enum");
+		ev = protobuf_c_enum_descriptor_get_value(f->descriptor, (int)(int64_t)raw);
+		if (ev)
+			lua_pushstring(L, ev->name);
+		else /* a value from a newer schema: keep the number */
+			lua_pushinteger(L, (int64_t)raw);
+		break;
+	}
+	case PROTOBUF_C_TYPE_FLOAT: {
+		uint32_t u = (uint32_t)raw;
+		float v;
+		memcpy(&v, &u, sizeof(v));
+		lua_pushnumber(L, v);
+		break;
+	}
+	case PROTOBUF_C_TYPE_DOUBLE: {
+		double v;
+		memcpy(&v, &raw, sizeof(v));
+		lua_pushnumber(L, v);
+		break;
+	}
+	default:
+		return decode_fail(dc, at, "%s is not a scalar type", type_name(f->type));
+	}
+	return 0;
+}
+
+static int decode_fields(struct decoder *dc, const ProtobufCMessageDescriptor *d,
+			 const uint8_t *p, size_t len, int depth);
+
+/* Push the value of one wire field (not packed). */
+static int push_value(struct decoder *dc, const ProtobufCFieldDescriptor *f,
+		      const struct wire_field *w, int depth)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+		lua_pushlstring(dc->L, (const char *)w->data, w->len);
+		return 0;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		lua_newtable(dc->L);
+		return decode_fields(dc, f->descriptor, w->data, w->len, depth + 1);
+	default:
+		return push_scalar(dc, f, w->value, w->start);
+	}
+}
+
+/* Append the value on top of the stack to the array in field f of table t. */
+static void append_to(lua_State *L, int t, const ProtobufCFieldDescriptor *f)
+{
+	if (lua_getfield(L, t, f->name) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, t, f->name);
+	}
+	lua_insert(L, -2);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	lua_pop(L, 1);
+}
+
+static int decode_packed(struct decoder *dc, int t, const ProtobufCFieldDescriptor *f,
+			 const struct wire_field *w)
+{
+	const uint8_t *p = w->data, *end = w->data + w->len;
+	enum wire_type wt = wire_type_of(f->type);
+	uint64_t v;
+	size_t n;
+
+	while (p < end) {
+		if (wt == WIRE_VARINT) {
+			n = wire_read_varint(p, end, &v);
+		} else {
+			n = wt == WIRE_I64 ? 8 : 4;
+			if ((size_t)(end - p) < n)
+				n = 0;
+			else
+				v = n == 8 ? wire_le64(p) : wire_le32(p);
+		}
+		if (!n)
+			return decode_fail(dc, p, "%s", "truncated packed value");
+		if (push_scalar(dc, f, v, p))
+			return -1;
+		append_to(dc->L, t, f);
+		p += n;
+	}
+	return 0;
+}
+
+/* Keep a field this schema does not know, as its wire bytes. */
+static void keep_unknown(lua_State *L, int t, const struct wire_field *w)
+{
+	int had = lua_getfield(L, t, MSG_UNKNOWN_KEY) == LUA_TSTRING;
+
+	lua_pushlstring(L, (const char *)w->start, (size_t)(w->end - w->start));
+	if (had)
+		lua_concat(L, 2);
+	else
+		lua_remove(L, -2);
+	lua_setfield(L, t, MSG_UNKNOWN_KEY);
+}
+
+static int decode_field(struct decoder *dc, int t, const ProtobufCFieldDescriptor *f,
+			const struct wire_field *w, int depth)
+{
+	lua_State *L = dc->L;
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED && w->type == WIRE_LEN &&
+	    is_packable(f->type))
+		return decode_packed(dc, t, f, w);
+	if (w->type != wire_type_of(f->type))
+		return decode_fail(dc, w->start, "wrong wire type for a %s field", type_name(f->type));
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
+	    lua_getfield(L, t, f->name) == LUA_TTABLE) {
+		/* A repeated occurrence of a message merges into the first. */
+		if (decode_fields(dc, f->descriptor, w->data, w->len, depth + 1))
+			return -1;
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED)
+		lua_pop(L, 1);
+	if (push_value(dc, f, w, depth))
+		return -1;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		append_to(L, t, f);
+	else
+		lua_setfield(L, t, f->name);
+	return 0;
+}
+
+/* Decode into the table on top of the stack. */
+static int decode_fields(struct decoder *dc, const ProtobufCMessageDescriptor *d,
+			 const uint8_t *p, size_t len, int depth)
+{
+	lua_State *L = dc->L;
+	const uint8_t *end = p + len;
+	int t = lua_gettop(L);
+
+	if (depth > MSG_MAX_DEPTH)
+		return decode_fail(dc, p, "%s", "nesting too deep");
+	luaL_checkstack(L, 8, "decoding a message");
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f;
+		struct wire_field w;
+		size_t n = wire_read_field(p, end, &w);
+
+		if (!n)
+			return decode_fail(dc, p, "%s", wire_field_error(p, end));
+		f = protobuf_c_message_descriptor_get_field(d, w.number);
+		if (!f) {
+			keep_unknown(L, t, &w);
+		} else if (decode_field(dc, t, f, &w, depth)) {
+			lua_settop(L, t);
+			crit_error_push_path(dc->err, f->name, -1);
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+	       size_t len, struct crit_error *err)
+{
+	struct decoder dc = { L, p, err->offset + 4, err };
+	int top = lua_gettop(L);
+
+	lua_newtable(L);
+	if (decode_fields(&dc, d, p, len, 0)) {
+		lua_settop(L, top);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Payloads                                                             */
+
+static uint64_t msg_field(const uint8_t *msg, size_t len, uint32_t number)
+{
+	uint64_t v = 0;
+
+	wire_find_varint(msg, len, number, &v);
+	return v;
+}
+
+static size_t round_up(size_t x, size_t to)
+{
+	return (x + to - 1) / to * to;
+}
+
+static void push_bytes(lua_State *L, const uint8_t *p, size_t n)
+{
+	lua_pushlstring(L, (const char *)p, n);
+}
+
+static int decode_ipc_msgs(lua_State *L, uint64_t qnum, const uint8_t *p, size_t len,
+			   struct crit_error *err)
+{
+	const uint8_t *end = p + len;
+	uint64_t i;
+
+	lua_createtable(L, (int)(qnum < 1024 ? qnum * 2 : 0), 0);
+	for (i = 0; i < qnum; i++) { /* image_payload_len checked the bounds */
+		uint32_t size = wire_le32(p);
+		uint64_t msize = msg_field(p + 4, size, 2);
+
+		if (msg_decode(L, schema_ipc_msg_desc(), p + 4, size, err)) {
+			crit_error_push_path(err, MSG_EXTRA_KEY, -1);
+			return -1;
+		}
+		lua_rawseti(L, -2, (lua_Integer)(2 * i + 1));
+		p += 4 + size;
+		push_bytes(L, p, (size_t)msize);
+		lua_rawseti(L, -2, (lua_Integer)(2 * i + 2));
+		p += round_up((size_t)msize, 8);
+	}
+	(void)end;
+	return 0;
+}
+
+int msg_decode_payload(lua_State *L, enum payload_kind pk, const uint8_t *msg, size_t msg_len,
+		       const uint8_t *payload, size_t payload_len, struct crit_error *err)
+{
+	size_t n, i;
+
+	switch (pk) {
+	case PAYLOAD_NONE:
+		return 0;
+	case PAYLOAD_TCP:
+		n = (size_t)msg_field(msg, msg_len, 1);
+		lua_createtable(L, 0, 2);
+		push_bytes(L, payload, n);
+		lua_setfield(L, -2, "inq");
+		push_bytes(L, payload + n, payload_len - n);
+		lua_setfield(L, -2, "outq");
+		break;
+	case PAYLOAD_IPC_SHM:
+		if (msg_field(msg, msg_len, 3)) /* in_pagemaps: the data is in pages */
+			return 0;
+		push_bytes(L, payload, (size_t)msg_field(msg, msg_len, 2));
+		break;
+	case PAYLOAD_IPC_SEM:
+		n = (size_t)msg_field(msg, msg_len, 2);
+		lua_createtable(L, (int)(n < 65536 ? n : 0), 0);
+		for (i = 0; i < n; i++) {
+			lua_pushinteger(L, payload[2 * i] | payload[2 * i + 1] << 8);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	case PAYLOAD_IPC_MSG:
+		if (decode_ipc_msgs(L, msg_field(msg, msg_len, 3), payload, payload_len, err))
+			return -1;
+		break;
+	default: /* pipe, sk queue, bpf map, ghost file and chunk: all bytes */
+		push_bytes(L, payload, payload_len);
+		break;
+	}
+	lua_setfield(L, -2, MSG_EXTRA_KEY);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoding                                                             */
+
+struct encoder {
+	lua_State *L;
+	struct buf *out;
+	struct crit_error *err;
+};
+
+static int encode_fields(struct encoder *ec, int t, const ProtobufCMessageDescriptor *d,
+			 int depth, int top);
+
+static const char *lua_kind(lua_State *L, int i)
+{
+	return lua_typename(L, lua_type(L, i));
+}
+
+/* The Lua value at i as an integer (integral floats too); 0 or -1. */
+static int get_integer(struct encoder *ec, int i, const ProtobufCFieldDescriptor *f,
+		       lua_Integer *v)
+{
+	int ok;
+
+	if (lua_type(ec->L, i) == LUA_TNUMBER) {
+		*v = lua_tointegerx(ec->L, i, &ok);
+		if (ok)
+			return 0;
+		return crit_fail(ec->err, "%s field needs an integer, got %s", type_name(f->type),
+				 lua_tostring(ec->L, i));
+	}
+	return crit_fail(ec->err, "%s field needs an integer, got %s", type_name(f->type),
+			 lua_kind(ec->L, i));
+}
+
+static int range_fail(struct encoder *ec, const ProtobufCFieldDescriptor *f, lua_Integer v)
+{
+	return crit_fail(ec->err, "%" PRId64 " is out of range for %s", (int64_t)v,
+			 type_name(f->type));
+}
+
+/* The wire value of the scalar at stack index i. */
+static int scalar_bits(struct encoder *ec, int i, const ProtobufCFieldDescriptor *f,
+		       uint64_t *bits)
+{
+	lua_State *L = ec->L;
+	lua_Integer v;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		if (!lua_isboolean(L, i))
+			return crit_fail(ec->err, "bool field needs true or false, got %s",
+					 lua_kind(L, i));
+		*bits = (uint64_t)lua_toboolean(L, i);
+		return 0;
+	case PROTOBUF_C_TYPE_ENUM:
+		if (lua_type(L, i) == LUA_TSTRING) {
+			const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(
+				f->descriptor, lua_tostring(L, i));
+			if (!ev)
+				return crit_fail(ec->err, "unknown %s value '%s'",
+						 ((const ProtobufCEnumDescriptor *)f->descriptor)->name,
+						 lua_tostring(L, i));
+			*bits = (uint64_t)(int64_t)ev->value;
+			return 0;
+		}
+		if (get_integer(ec, i, f, &v))
+			return -1;
+		if (!in_int32(v))
+			return range_fail(ec, f, v);
+		*bits = (uint64_t)v;
+		return 0;
+	case PROTOBUF_C_TYPE_FLOAT: {
+		float x = (float)luaL_checknumber(L, i);
+		uint32_t u;
+		memcpy(&u, &x, sizeof(u));
+		*bits = u;
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_DOUBLE: {
+		double x = (double)luaL_checknumber(L, i);
+		memcpy(bits, &x, sizeof(*bits));
+		return 0;
+	}
+	default:
+		break;
+	}
+	if (get_integer(ec, i, f, &v))
+		return -1;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		if (!in_int32(v))
+			return range_fail(ec, f, v);
+		*bits = f->type == PROTOBUF_C_TYPE_INT32 ? (uint64_t)v : (uint32_t)(int32_t)v;
+		break;
+	case PROTOBUF_C_TYPE_SINT32:
+		if (!in_int32(v))
+			return range_fail(ec, f, v);
+		*bits = wire_zigzag(v);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		if (v < 0 || v > (lua_Integer)UINT32_MAX)
+			return range_fail(ec, f, v);
+		*bits = (uint64_t)v;
+		break;
+	case PROTOBUF_C_TYPE_SINT64:
+		*bits = wire_zigzag(v);
+		break;
+	default: /* 64-bit types keep the bits: uint64 above 2^63 is negative in Lua */
+		*bits = (uint64_t)v;
+		break;
+	}
+	return 0;
+}
+
+static int put_scalar(struct buf *out, ProtobufCType t, uint64_t bits)
+{
+	switch (wire_type_of(t)) {
+	case WIRE_I64:
+		return wire_put_le64(out, bits);
+	case WIRE_I32:
+		return buf_put_u32le(out, (uint32_t)bits);
+	default:
+		return wire_put_varint(out, bits);
+	}
+}
+
+/* Write a length prefix for what was appended since `mark`, which reserved
+ * one byte for it; move the bytes when the length needs more. */
+static int close_length(struct buf *out, size_t mark)
+{
+	size_t len = out->len - mark - 1, sz = wire_varint_size(len), i;
+	uint64_t v = len;
+
+	if (sz > 1) {
+		if (buf_reserve(out, sz - 1))
+			return -1;
+		memmove(out->data + mark + sz, out->data + mark + 1, len);
+		out->len += sz - 1;
+	}
+	for (i = 0; i < sz; i++, v >>= 7)
+		out->data[mark + i] = (uint8_t)((v & 0x7f) | (i + 1 < sz ? 0x80 : 0));
+	return 0;
+}
+
+/* Encode the value at stack index i as field f (key included). */
+static int encode_value(struct encoder *ec, int i, const ProtobufCFieldDescriptor *f, int depth)
+{
+	lua_State *L = ec->L;
+	struct buf *out = ec->out;
+	uint64_t bits;
+	size_t len, mark;
+	const char *s;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+		if (lua_type(L, i) != LUA_TSTRING)
+			return crit_fail(ec->err, "%s field needs a string, got %s",
+					 type_name(f->type), lua_kind(L, i));
+		s = lua_tolstring(L, i, &len);
+		wire_put_key(out, f->id, WIRE_LEN);
+		wire_put_varint(out, len);
+		return buf_put(out, s, len);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		if (!lua_istable(L, i))
+			return crit_fail(ec->err, "message field needs a table, got %s",
+					 lua_kind(L, i));
+		wire_put_key(out, f->id, WIRE_LEN);
+		mark = out->len;
+		if (buf_putc(out, 0) || encode_fields(ec, lua_absindex(L, i), f->descriptor,
+						      depth + 1, 0))
+			return -1;
+		return close_length(out, mark);
+	default:
+		if (scalar_bits(ec, i, f, &bits))
+			return -1;
+		wire_put_key(out, f->id, wire_type_of(f->type));
+		return put_scalar(out, f->type, bits);
+	}
+}
+
+static int encode_repeated(struct encoder *ec, int arr, const ProtobufCFieldDescriptor *f,
+			   int depth)
+{
+	lua_State *L = ec->L;
+	size_t n, k, mark = 0;
+	int packed = (f->flags & PROTOBUF_C_FIELD_FLAG_PACKED) && is_packable(f->type);
+
+	if (!lua_istable(L, arr))
+		return crit_fail(ec->err, "repeated field needs an array, got %s", lua_kind(L, arr));
+	n = lua_rawlen(L, arr);
+	if (packed && n) {
+		wire_put_key(ec->out, f->id, WIRE_LEN);
+		mark = ec->out->len;
+		buf_putc(ec->out, 0);
+	}
+	for (k = 1; k <= n; k++) {
+		uint64_t bits;
+		int r;
+
+		if (lua_rawgeti(L, arr, (lua_Integer)k) == LUA_TNIL) {
+			lua_pop(L, 1);
+			crit_error_push_path(ec->err, NULL, (long)k - 1);
+			return crit_fail(ec->err, "hole in the array");
+		}
+		if (packed) {
+			r = scalar_bits(ec, -1, f, &bits) || put_scalar(ec->out, f->type, bits);
+		} else {
+			r = encode_value(ec, -1, f, depth);
+		}
+		lua_pop(L, 1);
+		if (r) {
+			crit_error_push_path(ec->err, NULL, (long)k - 1);
+			return -1;
+		}
+	}
+	return packed && n ? close_length(ec->out, mark) : 0;
+}
+
+/* Every key of the table must be a field (or `extra` at the top, or the
+ * unknown-fields key): a misspelt name must not vanish silently. */
+static int check_keys(struct encoder *ec, int t, const ProtobufCMessageDescriptor *d, int top)
+{
+	lua_State *L = ec->L;
+
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		const char *k;
+
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			return crit_fail(ec->err, "unexpected %s key in a %s table",
+					 lua_kind(L, -1), d->name);
+		}
+		k = lua_tostring(L, -1);
+		if (!protobuf_c_message_descriptor_get_field_by_name(d, k) &&
+		    strcmp(k, MSG_UNKNOWN_KEY) != 0 && !(top && strcmp(k, MSG_EXTRA_KEY) == 0)) {
+			crit_fail(ec->err, "unknown field '%s' in %s", k, d->name);
+			lua_pop(L, 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Kept unknown fields go back in field-number order among the known ones,
+ * as the newer CRIU that wrote them had them. */
+struct unknown_fields {
+	const uint8_t *p, *end;
+};
+
+static int flush_unknown(struct encoder *ec, struct unknown_fields *u, uint32_t below)
+{
+	struct wire_field w;
+
+	while (u->p < u->end) {
+		size_t n = wire_read_field(u->p, u->end, &w);
+		if (!n)
+			return crit_fail(ec->err, "%s is not valid wire format", MSG_UNKNOWN_KEY);
+		if (w.number >= below)
+			break;
+		buf_put(ec->out, u->p, n);
+		u->p += n;
+	}
+	return 0;
+}
+
+static int encode_fields(struct encoder *ec, int t, const ProtobufCMessageDescriptor *d,
+			 int depth, int top)
+{
+	lua_State *L = ec->L;
+	struct unknown_fields u = { NULL, NULL };
+	unsigned i;
+	size_t ulen;
+
+	if (depth > MSG_MAX_DEPTH)
+		return crit_fail(ec->err, "nesting too deep (a table that contains itself?)");
+	luaL_checkstack(L, 8, "encoding a message");
+	if (check_keys(ec, t, d, top))
+		return -1;
+	if (lua_getfield(L, t, MSG_UNKNOWN_KEY) == LUA_TSTRING) {
+		u.p = (const uint8_t *)lua_tolstring(L, -1, &ulen);
+		u.end = u.p + ulen; /* stays valid: the table holds the string */
+	} else if (!lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return crit_fail(ec->err, "%s must be a string", MSG_UNKNOWN_KEY);
+	}
+	lua_pop(L, 1);
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		int r;
+
+		if (flush_unknown(ec, &u, f->id))
+			return -1;
+		if (lua_getfield(L, t, f->name) == LUA_TNIL) {
+			lua_pop(L, 1);
+			if (f->label == PROTOBUF_C_LABEL_REQUIRED) {
+				crit_error_push_path(ec->err, f->name, -1);
+				return crit_fail(ec->err, "missing required field");
+			}
+			continue;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED)
+			r = encode_repeated(ec, lua_gettop(L), f, depth);
+		else
+			r = encode_value(ec, -1, f, depth);
+		lua_pop(L, 1);
+		if (r) {
+			crit_error_push_path(ec->err, f->name, -1);
+			return -1;
+		}
+	}
+	if (flush_unknown(ec, &u, UINT32_MAX))
+		return -1;
+	return ec->out->failed ? crit_fail(ec->err, "out of memory") : 0;
+}
+
+int msg_encode(lua_State *L, int t, const ProtobufCMessageDescriptor *d, struct buf *out,
+	       int top, struct crit_error *err)
+{
+	struct encoder ec = { L, out, err };
+
+	return encode_fields(&ec, lua_absindex(L, t), d, 0, top);
+}
+
+/* ---- payloads ---- */
+
+static int payload_fail(struct crit_error *err, const char *fmt, uint64_t a, uint64_t b)
+{
+	crit_error_push_path(err, MSG_EXTRA_KEY, -1);
+	return crit_fail(err, fmt, a, b);
+}
+
+/* The string at stack index i, which must be exactly `want` bytes long. */
+static int put_sized(lua_State *L, int i, uint64_t want, const char *what, struct buf *out,
+		     struct crit_error *err)
+{
+	size_t len;
+	const char *s;
+
+	if (lua_isnil(L, i) && want == 0)
+		return 0;
+	if (lua_type(L, i) != LUA_TSTRING) {
+		crit_error_push_path(err, MSG_EXTRA_KEY, -1);
+		return crit_fail(err, "payload must be a string of %" PRIu64 " bytes (%s), got %s",
+				 want, what, lua_typename(L, lua_type(L, i)));
+	}
+	s = lua_tolstring(L, i, &len);
+	if (len != want) {
+		crit_error_push_path(err, MSG_EXTRA_KEY, -1);
+		return crit_fail(err, "payload has %zu bytes but %s says %" PRIu64, len, what, want);
+	}
+	return buf_put(out, s, len);
+}
+
+static int put_padding(struct buf *out, size_t len, size_t to)
+{
+	static const uint8_t zeros[8];
+
+	return buf_put(out, zeros, round_up(len, to) - len);
+}
+
+static int encode_tcp(lua_State *L, int x, const uint8_t *msg, size_t n, struct buf *out,
+		      struct crit_error *err)
+{
+	int r;
+
+	if (!lua_istable(L, x)) {
+		crit_error_push_path(err, MSG_EXTRA_KEY, -1);
+		return crit_fail(err, "payload must be a table {inq=, outq=}");
+	}
+	lua_getfield(L, x, "inq");
+	r = put_sized(L, -1, msg_field(msg, n, 1), "inq_len", out, err);
+	lua_pop(L, 1);
+	if (r)
+		return -1;
+	lua_getfield(L, x, "outq");
+	r = put_sized(L, -1, msg_field(msg, n, 3), "outq_len", out, err);
+	lua_pop(L, 1);
+	return r;
+}
+
+static int encode_sem(lua_State *L, int x, uint64_t nsems, struct buf *out,
+		      struct crit_error *err)
+{
+	uint64_t k;
+
+	if (!lua_istable(L, x) || lua_rawlen(L, x) != nsems)
+		return payload_fail(err, "payload must be an array of %" PRIu64 " semaphore values%.0" PRIu64,
+				    nsems, 0);
+	for (k = 1; k <= nsems; k++) {
+		int ok;
+		lua_Integer v;
+
+		lua_rawgeti(L, x, (lua_Integer)k);
+		v = lua_tointegerx(L, -1, &ok);
+		lua_pop(L, 1);
+		if (!ok || v < 0 || v > 0xffff)
+			return payload_fail(err, "semaphore %" PRIu64 " is not a u16%.0" PRIu64, k, 0);
+		buf_putc(out, (uint8_t)v);
+		buf_putc(out, (uint8_t)(v >> 8));
+	}
+	return put_padding(out, (size_t)nsems * 2, 8);
+}
+
+static int encode_msgs(lua_State *L, int x, uint64_t qnum, struct buf *out,
+		       struct crit_error *err)
+{
+	uint64_t k;
+
+	if (!lua_istable(L, x) || lua_rawlen(L, x) != 2 * qnum)
+		return payload_fail(err, "payload must be an array of %" PRIu64
+					 " items: qnum x (ipc_msg table, data)%.0" PRIu64, 2 * qnum, 0);
+	for (k = 0; k < qnum; k++) {
+		size_t mark = out->len, len;
+		int r;
+
+		buf_put_u32le(out, 0);
+		lua_rawgeti(L, x, (lua_Integer)(2 * k + 1));
+		r = lua_istable(L, -1) ? msg_encode(L, -1, schema_ipc_msg_desc(), out, 0, err)
+				       : crit_fail(err, "message needs a table");
+		lua_pop(L, 1);
+		if (r) {
+			crit_error_push_path(err, NULL, (long)(2 * k));
+			crit_error_push_path(err, MSG_EXTRA_KEY, -1);
+			return -1;
+		}
+		len = out->len - mark - 4;
+		out->data[mark] = (uint8_t)len;
+		out->data[mark + 1] = (uint8_t)(len >> 8);
+		out->data[mark + 2] = (uint8_t)(len >> 16);
+		out->data[mark + 3] = (uint8_t)(len >> 24);
+		lua_rawgeti(L, x, (lua_Integer)(2 * k + 2));
+		r = put_sized(L, -1, msg_field(out->data + mark + 4, len, 2), "msize", out, err);
+		lua_pop(L, 1);
+		if (r)
+			return -1;
+		put_padding(out, (size_t)msg_field(out->data + mark + 4, len, 2), 8);
+	}
+	return 0;
+}
+
+int msg_encode_payload(lua_State *L, int t, enum payload_kind pk, const uint8_t *msg,
+		       size_t n, struct buf *out, struct crit_error *err)
+{
+	int x, r = 0;
+
+	lua_getfield(L, t, MSG_EXTRA_KEY);
+	x = lua_gettop(L);
+	switch (pk) {
+	case PAYLOAD_NONE:
+		if (!lua_isnil(L, x))
+			r = payload_fail(err, "this entry has no payload%.0" PRIu64 "%.0" PRIu64, 0, 0);
+		break;
+	case PAYLOAD_PIPE:
+		r = put_sized(L, x, msg_field(msg, n, 2), "bytes", out, err);
+		break;
+	case PAYLOAD_SK_QUEUE:
+		r = put_sized(L, x, msg_field(msg, n, 2), "length", out, err);
+		break;
+	case PAYLOAD_BPFMAP:
+		r = put_sized(L, x, msg_field(msg, n, 2) + msg_field(msg, n, 3),
+			      "keys_bytes + values_bytes", out, err);
+		break;
+	case PAYLOAD_GHOST_CHUNK:
+		r = put_sized(L, x, msg_field(msg, n, 1), "len", out, err);
+		break;
+	case PAYLOAD_GHOST:
+		if (lua_type(L, x) == LUA_TSTRING) {
+			size_t len;
+			const char *s = lua_tolstring(L, x, &len);
+			r = buf_put(out, s, len);
+		} else if (!lua_isnil(L, x)) {
+			r = payload_fail(err, "payload must be a string%.0" PRIu64 "%.0" PRIu64, 0, 0);
+		}
+		break;
+	case PAYLOAD_TCP:
+		r = encode_tcp(L, x, msg, n, out, err);
+		break;
+	case PAYLOAD_IPC_SHM:
+		if (msg_field(msg, n, 3)) {
+			if (!lua_isnil(L, x))
+				r = payload_fail(err, "in_pagemaps is set: the data is in the pages, "
+						      "not in extra%.0" PRIu64 "%.0" PRIu64, 0, 0);
+			break;
+		}
+		r = put_sized(L, x, msg_field(msg, n, 2), "size", out, err) ||
+		    put_padding(out, (size_t)msg_field(msg, n, 2), 4);
+		break;
+	case PAYLOAD_IPC_SEM:
+		r = encode_sem(L, x, msg_field(msg, n, 2), out, err);
+		break;
+	case PAYLOAD_IPC_MSG:
+		r = encode_msgs(L, x, msg_field(msg, n, 3), out, err);
+		break;
+	}
+	lua_pop(L, 1);
+	if (!r && out->failed)
+		r = crit_fail(err, "out of memory");
+	return r ? -1 : 0;
+}

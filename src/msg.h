@@ -1,0 +1,36 @@
+/* Protobuf messages and entry payloads as Lua tables, driven by protobuf-c
+ * descriptors. Errors are returned (with a field path), never raised, so
+ * the caller can say which file and entry failed. */
+#ifndef CRIT_MSG_H
+#define CRIT_MSG_H
+
+#include <lua.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "buf.h"
+#include "error.h"
+#include "schema.h"
+
+/* Key under which fields this schema does not know are kept, as their
+ * wire bytes, so that images from a newer CRIU survive a round trip. */
+#define MSG_UNKNOWN_KEY "__unknown"
+/* Key of an entry's payload. */
+#define MSG_EXTRA_KEY "extra"
+/* Nesting deeper than this is refused (the schema itself needs < 10). */
+#define MSG_MAX_DEPTH 64
+
+/* Push the table of message `d` decoded from [p, p+len); 0 or -1. */
+int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+	       size_t len, struct crit_error *err);
+/* Set `extra` in the table on top of the stack from the payload bytes. */
+int msg_decode_payload(lua_State *L, enum payload_kind pk, const uint8_t *msg, size_t msg_len,
+		       const uint8_t *payload, size_t payload_len, struct crit_error *err);
+
+/* Append the wire form of the table at index t; `top` allows `extra`. */
+int msg_encode(lua_State *L, int t, const ProtobufCMessageDescriptor *d, struct buf *out,
+	       int top, struct crit_error *err);
+/* Append the payload for the encoded message `msg` from the table's `extra`. */
+int msg_encode_payload(lua_State *L, int t, enum payload_kind pk, const uint8_t *msg,
+		       size_t msg_len, struct buf *out, struct crit_error *err);
+
+#endif

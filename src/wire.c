@@ -1,0 +1,155 @@
+/* Protocol buffers wire format primitives, bounds-checked. */
+#include "wire.h"
+
+size_t wire_read_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t r = 0;
+	size_t i;
+
+	for (i = 0; i < 10 && p + i < end; i++) {
+		r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			/* The tenth byte may only carry the top bit. */
+			if (i == 9 && p[i] > 1)
+				return 0;
+			*v = r;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+size_t wire_read_field(const uint8_t *p, const uint8_t *end, struct wire_field *f)
+{
+	const uint8_t *q = p;
+	uint64_t key, len;
+	size_t n = wire_read_varint(q, end, &key);
+
+	if (!n || key >> 3 == 0 || key >> 3 > 0x1fffffff)
+		return 0;
+	q += n;
+	f->number = (uint32_t)(key >> 3);
+	f->type = (enum wire_type)(key & 7);
+	f->start = p;
+	f->data = NULL;
+	f->len = 0;
+	f->value = 0;
+	switch (f->type) {
+	case WIRE_VARINT:
+		n = wire_read_varint(q, end, &f->value);
+		if (!n)
+			return 0;
+		q += n;
+		break;
+	case WIRE_I64:
+		if (end - q < 8)
+			return 0;
+		f->value = wire_le64(q);
+		q += 8;
+		break;
+	case WIRE_I32:
+		if (end - q < 4)
+			return 0;
+		f->value = wire_le32(q);
+		q += 4;
+		break;
+	case WIRE_LEN:
+		n = wire_read_varint(q, end, &len);
+		if (!n)
+			return 0;
+		q += n;
+		if (len > (uint64_t)(end - q))
+			return 0;
+		f->data = q;
+		f->len = (size_t)len;
+		q += len;
+		break;
+	default: /* groups are not used by CRIU; 6 and 7 do not exist */
+		return 0;
+	}
+	f->end = q;
+	return (size_t)(q - p);
+}
+
+/* Why wire_read_field failed at p, for the error message. */
+const char *wire_field_error(const uint8_t *p, const uint8_t *end)
+{
+	uint64_t key, v;
+	size_t n = wire_read_varint(p, end, &key);
+
+	if (!n)
+		return p + 10 <= end ? "invalid varint in field key" : "truncated field key";
+	if (key >> 3 == 0 || key >> 3 > 0x1fffffff)
+		return "invalid field number 0";
+	p += n;
+	switch (key & 7) {
+	case WIRE_VARINT:
+		return wire_read_varint(p, end, &v) || end - p < 10 ? "truncated varint"
+								  : "invalid varint";
+	case WIRE_I64:
+	case WIRE_I32:
+		return "truncated fixed-size value";
+	case WIRE_LEN:
+		if (!wire_read_varint(p, end, &v))
+			return "truncated length";
+		return "length past the end of the message";
+	case WIRE_SGROUP:
+	case WIRE_EGROUP:
+		return "groups are not supported (wire type 3 or 4)";
+	default:
+		return "invalid wire type";
+	}
+}
+
+int wire_find_varint(const uint8_t *msg, size_t len, uint32_t number, uint64_t *v)
+{
+	const uint8_t *p = msg, *end = msg + len;
+	struct wire_field f;
+	int found = 0;
+	size_t n;
+
+	while (p < end && (n = wire_read_field(p, end, &f))) {
+		if (f.number == number && f.type == WIRE_VARINT) {
+			*v = f.value;
+			found = 1;
+		}
+		p += n;
+	}
+	return found;
+}
+
+size_t wire_varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+int wire_put_varint(struct buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		tmp[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	tmp[n++] = (uint8_t)v;
+	return buf_put(b, tmp, n);
+}
+
+int wire_put_key(struct buf *b, uint32_t number, enum wire_type type)
+{
+	return wire_put_varint(b, (uint64_t)number << 3 | type);
+}
+
+int wire_put_le64(struct buf *b, uint64_t v)
+{
+	if (buf_put_u32le(b, (uint32_t)v))
+		return -1;
+	return buf_put_u32le(b, (uint32_t)(v >> 32));
+}

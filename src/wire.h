@@ -1,0 +1,62 @@
+/* Protocol buffers wire format: varints, keys, fields. No allocation. */
+#ifndef CRIT_WIRE_H
+#define CRIT_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum wire_type {
+	WIRE_VARINT = 0,
+	WIRE_I64 = 1,
+	WIRE_LEN = 2,
+	WIRE_SGROUP = 3,
+	WIRE_EGROUP = 4,
+	WIRE_I32 = 5,
+};
+
+/* One field as it lies on the wire. */
+struct wire_field {
+	uint32_t number;
+	enum wire_type type;
+	uint64_t value;		/* VARINT, I64, I32 */
+	const uint8_t *data;	/* LEN: the bytes; size in len */
+	size_t len;
+	const uint8_t *start;	/* the whole field, key included, */
+	const uint8_t *end;	/* as it is on the wire */
+};
+
+/* Each returns the number of bytes consumed, or 0 when the input is
+ * truncated or malformed (a varint over 10 bytes, a bad key, a length
+ * past the end, a group, an unknown wire type). */
+size_t wire_read_varint(const uint8_t *p, const uint8_t *end, uint64_t *v);
+size_t wire_read_field(const uint8_t *p, const uint8_t *end, struct wire_field *f);
+const char *wire_field_error(const uint8_t *p, const uint8_t *end);
+
+/* Find the last occurrence of a VARINT field; 1 if found. */
+int wire_find_varint(const uint8_t *msg, size_t len, uint32_t number, uint64_t *v);
+
+static inline int64_t wire_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+static inline uint64_t wire_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline uint32_t wire_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t wire_le64(const uint8_t *p)
+{
+	return (uint64_t)wire_le32(p) | (uint64_t)wire_le32(p + 4) << 32;
+}
+
+size_t wire_varint_size(uint64_t v);
+int wire_put_varint(struct buf *b, uint64_t v);
+int wire_put_key(struct buf *b, uint32_t number, enum wire_type type);
+int wire_put_le64(struct buf *b, uint64_t v);
+
+#endif
