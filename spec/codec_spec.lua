@@ -204,8 +204,9 @@ describe("payloads", function()
 end)
 
 describe("a corrupt image", function()
+  -- Entries are indexed lazily: framing errors show when they are counted.
   local function load_error(bytes, name)
-    local ok, err = pcall(crit.load, bytes, name or "bad.img")
+    local ok, err = pcall(function() return #crit.load(bytes, name or "bad.img") end)
     assert.is_false(ok, "loading should fail")
     return err
   end

@@ -75,24 +75,36 @@ static int index_push(struct index *x, const struct entry_loc *loc)
 	return 0;
 }
 
-/* Index every entry; the userdata owns all memory, so raising is safe. */
-static void index_build(lua_State *L, struct index *x)
+/* Parse the header; entries are indexed on demand (lcrit_index_upto), so
+ * opening a huge image costs nothing until its entries are wanted. */
+static void index_start(lua_State *L, struct index *x)
 {
 	struct crit_error err;
-	struct image_cursor c;
-	struct entry_loc loc;
-	int r;
 
 	crit_error_clear(&err);
 	if (image_read_header(x->data, x->len, x->name, &x->h, &err))
 		lcrit_raise(L, x->name, &err);
-	image_cursor_init(&c, &x->h, x->data, x->len);
-	while ((r = image_cursor_next(&c, &loc, &err)) == 1)
-		if (index_push(x, &loc))
+	image_cursor_init(&x->cur, &x->h, x->data, x->len);
+}
+
+/* The userdata owns all memory, so raising half-way is safe. */
+int lcrit_index_upto(lua_State *L, struct index *x, size_t i)
+{
+	struct crit_error err;
+	struct entry_loc loc;
+	int r;
+
+	crit_error_clear(&err);
+	while (!x->complete && x->count <= i) {
+		r = image_cursor_next(&x->cur, &loc, &err);
+		if (r < 0)
+			lcrit_raise(L, x->name, &err);
+		if (r == 0)
+			x->complete = 1;
+		else if (index_push(x, &loc))
 			luaL_error(L, "%s: out of memory indexing entry %zu", x->name, x->count + 1);
-	if (r < 0)
-		lcrit_raise(L, x->name, &err);
-	x->chunked = c.chunked;
+	}
+	return i < x->count;
 }
 
 static struct index *index_new(lua_State *L, const char *name)
@@ -152,7 +164,7 @@ static int core_open(lua_State *L)
 		goto fail_close;
 	}
 	close(fd);
-	index_build(L, x);
+	index_start(L, x);
 	return 1;
 fail_close:
 	saved = errno;
@@ -178,7 +190,7 @@ static int core_load(lua_State *L)
 	lua_setiuservalue(L, -2, 1);
 	x->data = (const uint8_t *)s;
 	x->len = len;
-	index_build(L, x);
+	index_start(L, x);
 	return 1;
 }
 
@@ -186,13 +198,15 @@ static size_t check_entry(lua_State *L, struct index *x, int arg)
 {
 	lua_Integer i = luaL_checkinteger(L, arg);
 
-	luaL_argcheck(L, i >= 1 && (lua_Unsigned)i <= x->count, arg, "entry index out of range");
+	luaL_argcheck(L, i >= 1 && lcrit_index_upto(L, x, (size_t)(i - 1)), arg,
+		      "entry index out of range");
 	return (size_t)(i - 1);
 }
 
 static uint64_t entry_end(const struct index *x, size_t i)
 {
-	return i + 1 < x->count ? x->start[i + 1] : x->len;
+	/* The last entry indexed ends where the cursor stands. */
+	return i + 1 < x->count ? x->start[i + 1] : x->cur.pos;
 }
 
 const uint8_t *lcrit_entry_msg(const struct index *x, size_t i)
@@ -211,7 +225,7 @@ static int index_decode(lua_State *L)
 	struct index *x = check_index(L, 1);
 	size_t i = check_entry(L, x, 2);
 	const ProtobufCMessageDescriptor *d = schema_entry_desc(x->h.type, i);
-	enum payload_kind pk = schema_entry_payload(x->h.type, i, x->chunked);
+	enum payload_kind pk = schema_entry_payload(x->h.type, i, x->cur.chunked);
 	const uint8_t *msg = lcrit_entry_msg(x, i);
 	struct crit_error err;
 
@@ -237,7 +251,27 @@ static int index_raw(lua_State *L)
 	return 2;
 }
 
-/* idx:info() -> {magic=, count=, raw=, header=, version=, size=} */
+/* idx:count() -> number of entries (indexes them all) */
+static int index_count(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+
+	lcrit_index_upto(L, x, SIZE_MAX);
+	lua_pushinteger(L, (lua_Integer)x->count);
+	return 1;
+}
+
+/* idx:has(i) -> whether entry i (1-based) exists, indexing up to it */
+static int index_has(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+	lua_Integer i = luaL_checkinteger(L, 2);
+
+	lua_pushboolean(L, i >= 1 && lcrit_index_upto(L, x, (size_t)(i - 1)));
+	return 1;
+}
+
+/* idx:info() -> {magic=, raw=, header=, version=, size=, name=} */
 static int index_info(lua_State *L)
 {
 	struct index *x = check_index(L, 1);
@@ -245,8 +279,6 @@ static int index_info(lua_State *L)
 	lua_createtable(L, 0, 6);
 	lua_pushstring(L, x->h.type->name);
 	lua_setfield(L, -2, "magic");
-	lua_pushinteger(L, (lua_Integer)x->count);
-	lua_setfield(L, -2, "count");
 	lua_pushboolean(L, x->h.type->layout == LAYOUT_RAW);
 	lua_setfield(L, -2, "raw");
 	lua_pushlstring(L, (const char *)x->data, x->h.header_len);
@@ -450,25 +482,27 @@ static int core_writer(lua_State *L)
 	return 1;
 }
 
-/* w:copy(idx, i): entry i of an indexed image, byte for byte. */
-static int writer_copy(lua_State *L)
+/* w:copy_range(idx, i, j): entries i..j of an indexed image, byte for
+ * byte, in one copy: writing back an image with few edits is a memcpy. */
+static int writer_copy_range(lua_State *L)
 {
 	struct writer *w = check_writer(L, 1);
 	struct index *x = check_index(L, 2);
-	size_t i = check_entry(L, x, 3);
+	size_t i = check_entry(L, x, 3), j = check_entry(L, x, 4), k;
 	struct output *o = writer_output(L, 1);
-	const ProtobufCMessageDescriptor *want = schema_entry_desc(w->type, w->count);
 
-	if (x->h.type->layout == LAYOUT_RAW || schema_entry_desc(x->h.type, i) != want)
-		return luaL_error(L, "entry %d: a %s entry cannot stand at position %d of a %s image",
-				  (int)i + 1, x->h.type->layout == LAYOUT_RAW ? "raw"
-						: schema_entry_desc(x->h.type, i)->name,
-				  (int)w->count + 1, w->type->name);
+	luaL_argcheck(L, i <= j, 4, "empty range");
+	/* Only the first position of an image can differ in type. */
+	for (k = 0; k < 2 && i + k <= j; k++)
+		if (x->h.type->layout == LAYOUT_RAW ||
+		    schema_entry_desc(x->h.type, i + k) != schema_entry_desc(w->type, w->count + k))
+			return luaL_error(L, "entry %d cannot stand at position %d of a %s image",
+					  (int)(i + k) + 1, (int)(w->count + k) + 1, w->type->name);
 	if (w->type->layout == LAYOUT_GHOST && w->count == 0)
-		w->chunked = x->chunked;
-	buf_put(&o->buf, x->data + x->start[i], (size_t)(entry_end(x, i) - x->start[i]));
+		w->chunked = x->cur.chunked;
+	buf_put(&o->buf, x->data + x->start[i], (size_t)(entry_end(x, j) - x->start[i]));
 	lcrit_output_check(L, o);
-	w->count++;
+	w->count += j - i + 1;
 	return 0;
 }
 
@@ -576,6 +610,8 @@ static int core_magics(lua_State *L)
 
 static const luaL_Reg index_methods[] = {
 	{ "decode", index_decode },
+	{ "count", index_count },
+	{ "has", index_has },
 	{ "raw", index_raw },
 	{ "info", index_info },
 	{ "bytes", index_bytes },
@@ -585,7 +621,7 @@ static const luaL_Reg index_methods[] = {
 };
 
 static const luaL_Reg writer_methods[] = {
-	{ "copy", writer_copy },
+	{ "copy_range", writer_copy_range },
 	{ "encode", writer_encode },
 	{ NULL, NULL },
 };
@@ -612,11 +648,6 @@ static const luaL_Reg core_functions[] = {
 	{ NULL, NULL },
 };
 
-static int index_len(lua_State *L)
-{
-	lua_pushinteger(L, (lua_Integer)check_index(L, 1)->count);
-	return 1;
-}
 
 static void register_type(lua_State *L, const char *name, const luaL_Reg *methods,
 			  lua_CFunction gc)
@@ -637,7 +668,7 @@ int luaopen_crit_core(lua_State *L)
 {
 	register_type(L, INDEX_MT, index_methods, index_gc);
 	luaL_getmetatable(L, INDEX_MT);
-	lua_pushcfunction(L, index_len);
+	lua_pushcfunction(L, index_count);
 	lua_setfield(L, -2, "__len");
 	lua_pop(L, 1);
 	register_type(L, WRITER_MT, writer_methods, writer_gc);

@@ -20,10 +20,11 @@ struct index {
 	size_t len;
 	void *map;	/* the mapping to unmap, or NULL */
 	struct image_header h;
-	size_t count, cap;
+	size_t count, cap;	/* entries indexed so far */
 	uint64_t *start;
 	uint32_t *msg_len;
-	int chunked;	/* ghost file whose first entry has chunks */
+	struct image_cursor cur; /* indexing goes on from here, on demand */
+	int complete;		 /* every entry is indexed */
 	char name[256];	/* file name, for error messages */
 };
 
@@ -43,7 +44,10 @@ void lcrit_output_check(lua_State *L, struct output *o);
 /* Raise "NAME: entry N at offset X: path: what". */
 int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err);
 
-/* Entry i (0-based) of an index: message and payload. */
+/* Index entries up to entry i (0-based); 1 if it exists. Raises on a
+ * corrupt image. SIZE_MAX indexes them all. */
+int lcrit_index_upto(lua_State *L, struct index *x, size_t i);
+/* Entry i (0-based, indexed) of an index: message and payload. */
 const uint8_t *lcrit_entry_msg(const struct index *x, size_t i);
 uint64_t lcrit_entry_payload_len(const struct index *x, size_t i);
 

@@ -14,7 +14,7 @@ local function new(index, magic, header)
     _index = index,            -- crit.core index of the source bytes, or nil
     _magic = magic,
     _header = header,          -- the magic header, kept as it was read
-    _n = info and info.count or 0,
+    _n = not index and 0,      -- entry count; false until it is needed
     _raw = info and info.raw or false,
     _slots = {},               -- k -> table (read or set), or original index
     _moved = false,            -- entries were inserted or removed
@@ -31,6 +31,23 @@ function Image.new(magic)
   return new(nil, magic, core.header(magic))
 end
 
+-- The number of entries; counting indexes the whole image, so it waits
+-- until something needs it.
+local function size(self)
+  local n = self._n
+  if not n then
+    n = self._index:count()
+    self._n = n
+  end
+  return n
+end
+
+-- Whether position k holds an entry, indexing no further than k.
+local function exists(self, k)
+  if self._n then return k >= 1 and k <= self._n end
+  return k >= 1 and self._index:has(k)
+end
+
 -- The original entry behind position k, or nil for a new entry.
 local function origin(self, k)
   local v = self._slots[k]
@@ -41,7 +58,7 @@ local function origin(self, k)
 end
 
 local function get(self, k)
-  if k < 1 or k > self._n then return nil end
+  if not exists(self, k) then return nil end
   local v = self._slots[k]
   if type(v) == "table" then return v end
   local t = self._index:decode(origin(self, k))
@@ -59,7 +76,7 @@ end
 local function materialize(self)
   if self._moved then return end
   local slots = self._slots
-  for k = 1, self._n do
+  for k = 1, size(self) do
     if slots[k] == nil then slots[k] = k end
   end
   self._moved = true
@@ -77,26 +94,27 @@ mt.__newindex = function(self, k, v)
   if math_type(k) ~= "integer" then
     error("cannot set field '" .. tostring(k) .. "' of an image", 2)
   end
-  if k >= 1 and k <= self._n then
+  local n = size(self)
+  if k >= 1 and k <= n then
     check_entry(v, "img[" .. k .. "]")
     self._slots[k] = v
-  elseif k == self._n + 1 then
+  elseif k == n + 1 then
     Image.append(self, v)
   else
-    error("img[" .. k .. "]: index out of range (1.." .. self._n + 1 .. ")", 2)
+    error("img[" .. k .. "]: index out of range (1.." .. n + 1 .. ")", 2)
   end
 end
 
-mt.__len = function(self) return self._n end
+mt.__len = size
 
 mt.__tostring = function(self)
-  return ("crit image %s (%d entries)"):format(self._magic, self._n)
+  return ("crit image %s (%d entries)"):format(self._magic, size(self))
 end
 
 --- Append an entry table at the end.
 function Image:append(entry)
   check_entry(entry, "append")
-  self._n = self._n + 1
+  self._n = size(self) + 1
   self._slots[self._n] = entry
   return self
 end
@@ -104,7 +122,7 @@ end
 --- insert([pos,] entry): like table.insert.
 function Image:insert(pos, entry)
   if entry == nil then return self:append(pos) end
-  if math_type(pos) ~= "integer" or pos < 1 or pos > self._n + 1 then
+  if math_type(pos) ~= "integer" or pos < 1 or pos > size(self) + 1 then
     error("insert: position out of range", 2)
   end
   check_entry(entry, "insert")
@@ -116,8 +134,8 @@ end
 
 --- remove(pos): remove entry pos (default: the last); returns it.
 function Image:remove(pos)
-  pos = pos or self._n
-  if math_type(pos) ~= "integer" or pos < 1 or pos > self._n then
+  pos = pos or size(self)
+  if math_type(pos) ~= "integer" or pos < 1 or pos > size(self) then
     error("remove: position out of range", 2)
   end
   local removed = get(self, pos)
@@ -130,7 +148,7 @@ end
 --- Iterate (k, entry), decoding entries that were not read without
 --- caching them: constant memory over huge images.
 function Image:entries()
-  local k, n = 0, self._n
+  local k, n = 0, size(self)
   return function()
     k = k + 1
     if k > n then return nil end
@@ -142,7 +160,7 @@ end
 
 --- raw(k) -> message bytes, payload bytes of entry k, as they would be written.
 function Image:raw(k)
-  if math_type(k) ~= "integer" or k < 1 or k > self._n then
+  if math_type(k) ~= "integer" or not exists(self, k) then
     error("raw: entry index out of range", 2)
   end
   local from = origin(self, k)
@@ -168,15 +186,41 @@ function Image:set_version(v)
   end
 end
 
+-- The positions that hold tables, in order: few, even in a huge image.
+local function touched(slots)
+  local keys = {}
+  for k, v in pairs(slots) do
+    if type(v) == "table" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  return keys
+end
+
+-- Untouched entries go out in runs, one copy per run of original entries.
 local function write_entries(self, out)
   local w = core.writer(self._magic, self._header, out)
-  local slots = self._slots
-  for k = 1, self._n do
+  local slots, index, n = self._slots, self._index, size(self)
+  if not self._moved then
+    local k = 1
+    for _, t in ipairs(touched(slots)) do
+      if t > k then w:copy_range(index, k, t - 1) end
+      w:encode(slots[t])
+      k = t + 1
+    end
+    if k <= n then w:copy_range(index, k, n) end
+    return
+  end
+  local k = 1
+  while k <= n do
     local v = slots[k]
     if type(v) == "table" then
       w:encode(v)
+      k = k + 1
     else
-      w:copy(self._index, v or k)
+      local j = k
+      while j < n and slots[j + 1] == v + (j + 1 - k) do j = j + 1 end
+      w:copy_range(index, v, v + (j - k))
+      k = j + 1
     end
   end
 end
