@@ -30,7 +30,11 @@ CORE_O   = $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/criu_opts.o
 BIND_O   = $(patsubst src/%.c,build/obj/%.o,$(BIND_SRC))
 MODULE   = build/crit/core.so
 
-.PHONY: all test clean install
+# The Debian 12 packages the build, the tests and the CLI need.
+DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
+       libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse luarocks
+
+.PHONY: all test clean install setup demo
 all: $(MODULE)
 
 $(MODULE): $(BIND_O) $(CORE_O) $(PB_O)
@@ -66,11 +70,21 @@ build/obj/%.o: src/%.c $(wildcard src/*.h) $(GEN)/.stamp
 test: $(MODULE)
 	$(BUSTED) --lua=$(LUA)
 
+# Install the Debian packages (as root).
+setup:
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $(DEBS)
+
+# The main job on the bundled example checkpoint.
+demo: $(MODULE)
+	./crit.lua x examples/checkpoint ps
+	./crit.lua show examples/checkpoint/pstree.img
+	./crit.lua decode -i examples/checkpoint/core-30956.img | head -c 300; echo
+
 install: $(MODULE)
-	install -d $(INST_LIBDIR)/crit $(INST_LUADIR)/crit $(INST_LUADIR)/crit/cmd
+	install -d $(INST_LIBDIR)/crit
 	install -m 0755 $(MODULE) $(INST_LIBDIR)/crit/core.so
-	install -m 0644 lua/crit/*.lua $(INST_LUADIR)/crit/
-	install -m 0644 lua/crit/cmd/*.lua $(INST_LUADIR)/crit/cmd/
+	cd lua && find crit -name '*.lua' -exec install -D -m 0644 {} $(INST_LUADIR)/{} \;
 
 clean:
 	rm -rf build
