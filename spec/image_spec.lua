@@ -152,6 +152,8 @@ describe("raw images", function()
     assert.are.equal("PAGES", img.magic)
     assert.are.equal(0, #img)
     assert.are.equal(S.read(path), img:bytes())
+    assert.are.equal(S.read(path):sub(4097, 4196), img:slice(4096, 100))
+    assert.has_error(function() img:slice(img:bytes():len() - 1, 2) end)
     local out = S.tmpdir() .. "/pages-1.img"
     img:write(out)
     assert.are.equal(S.read(path), S.read(out))

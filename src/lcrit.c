@@ -301,6 +301,31 @@ static int index_bytes(lua_State *L)
 	return 1;
 }
 
+/* The byte range [off, off+len) of the image, checked against its size. */
+static const uint8_t *index_range(lua_State *L, struct index *x, int arg, size_t *len)
+{
+	lua_Integer off = luaL_checkinteger(L, arg);
+	lua_Integer n = luaL_checkinteger(L, arg + 1);
+
+	luaL_argcheck(L, off >= 0 && (uint64_t)off <= x->len, arg, "offset past the end");
+	luaL_argcheck(L, n >= 0 && (uint64_t)n <= x->len - (uint64_t)off, arg + 1,
+		      "range past the end");
+	*len = (size_t)n;
+	return x->data + off;
+}
+
+/* idx:slice(offset, len) -> those bytes of the file (0-based offset):
+ * reads pages out of a huge pages-N.img without copying the rest. */
+static int index_slice(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+	size_t len;
+	const uint8_t *p = index_range(L, x, 2, &len);
+
+	lua_pushlstring(L, (const char *)p, len);
+	return 1;
+}
+
 /* idx:span(i) -> offset, message length, payload length */
 static int index_span(lua_State *L)
 {
@@ -386,6 +411,38 @@ static int output_write(lua_State *L)
 	const char *s = luaL_checklstring(L, 2, &len);
 
 	buf_put(&o->buf, s, len);
+	lcrit_output_check(L, o);
+	return 0;
+}
+
+/* out:copy_from(idx, offset, len): bytes of a mapped image, without a Lua
+ * string in between (core files copy gigabytes of pages this way). */
+static int output_copy_from(lua_State *L)
+{
+	struct output *o = lcrit_check_output(L, 1);
+	struct index *x = lcrit_check_index(L, 2);
+	size_t len;
+	const uint8_t *p = index_range(L, x, 3, &len);
+
+	buf_put(&o->buf, p, len);
+	lcrit_output_check(L, o);
+	return 0;
+}
+
+/* out:zeros(n): n zero bytes (holes in memory). */
+static int output_zeros(lua_State *L)
+{
+	struct output *o = lcrit_check_output(L, 1);
+	lua_Integer n = luaL_checkinteger(L, 2);
+	static const uint8_t zeros[4096];
+
+	luaL_argcheck(L, n >= 0, 2, "negative size");
+	while (n > 0) {
+		size_t k = n > (lua_Integer)sizeof(zeros) ? sizeof(zeros) : (size_t)n;
+		if (buf_put(&o->buf, zeros, k))
+			break;
+		n -= (lua_Integer)k;
+	}
 	lcrit_output_check(L, o);
 	return 0;
 }
@@ -616,6 +673,7 @@ static const luaL_Reg index_methods[] = {
 	{ "info", index_info },
 	{ "bytes", index_bytes },
 	{ "span", index_span },
+	{ "slice", index_slice },
 	{ "close", index_gc },
 	{ NULL, NULL },
 };
@@ -630,6 +688,8 @@ static const luaL_Reg output_methods[] = {
 	{ "write", output_write },
 	{ "finish", output_finish },
 	{ "size", output_size },
+	{ "copy_from", output_copy_from },
+	{ "zeros", output_zeros },
 	{ "abort", output_gc },
 	{ NULL, NULL },
 };

@@ -174,6 +174,13 @@ function Image:bytes()
   return self:encode()
 end
 
+--- slice(offset, len) -> len bytes of a raw image from a 0-based offset,
+--- without reading the rest (pages of a huge pages-N.img).
+function Image:slice(offset, len)
+  if not self._raw then error("slice: only raw images have plain bytes", 2) end
+  return self._index:slice(offset, len)
+end
+
 --- Choose the header format: "1.1" (two magics, the default) or "1.0".
 function Image:set_version(v)
   local fresh = core.header(self._magic)
