@@ -1,5 +1,5 @@
 /* Atomic file replacement: temporary file, fsync, rename. */
-#define _GNU_SOURCE /* mkostemp */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "atomic.h"
 
 #include <errno.h>
@@ -13,14 +13,46 @@
 void atomic_init(struct atomic_file *a)
 {
 	a->fd = -1;
+	a->unnamed = 0;
 	a->tmp[0] = 0;
 	a->dest[0] = 0;
 }
 
-int atomic_open(struct atomic_file *a, const char *path)
+/* "dir/.base.XXXXXX" for dest "dir/base"; -1 if it does not fit. */
+static int temp_name(struct atomic_file *a)
+{
+	const char *slash = strrchr(a->dest, '/');
+	int n;
+
+	if (slash)
+		n = snprintf(a->tmp, sizeof(a->tmp), "%.*s/.%s.XXXXXX", (int)(slash - a->dest),
+			     a->dest, slash + 1);
+	else
+		n = snprintf(a->tmp, sizeof(a->tmp), ".%s.XXXXXX", a->dest);
+	if (n < 0 || (size_t)n >= sizeof(a->tmp)) {
+		a->tmp[0] = 0;
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static void dir_of(const char *path, char *out, size_t size)
 {
 	const char *slash = strrchr(path, '/');
-	int n;
+
+	if (!slash)
+		snprintf(out, size, ".");
+	else if (slash == path)
+		snprintf(out, size, "/");
+	else
+		snprintf(out, size, "%.*s", (int)(slash - path), path);
+}
+
+int atomic_open(struct atomic_file *a, const char *path)
+{
+	char dir[4096];
+	mode_t mask;
 
 	atomic_init(a);
 	if (strlen(path) + 16 >= sizeof(a->dest)) {
@@ -28,28 +60,61 @@ int atomic_open(struct atomic_file *a, const char *path)
 		return -1;
 	}
 	snprintf(a->dest, sizeof(a->dest), "%s", path);
-	if (slash)
-		n = snprintf(a->tmp, sizeof(a->tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path,
-			     slash + 1);
-	else
-		n = snprintf(a->tmp, sizeof(a->tmp), ".%s.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(a->tmp)) {
-		a->tmp[0] = 0;
-		errno = ENAMETOOLONG;
-		return -1;
+	dir_of(path, dir, sizeof(dir));
+	a->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (a->fd >= 0) {
+		a->unnamed = 1;
+		return 0;
 	}
+	if (temp_name(a))
+		return -1;
 	a->fd = mkostemp(a->tmp, O_CLOEXEC);
 	if (a->fd < 0) {
 		a->tmp[0] = 0;
 		return -1;
 	}
 	/* mkstemp makes 0600; an image is as readable as any new file. */
-	{
-		mode_t mask = umask(0);
-		umask(mask);
-		fchmod(a->fd, 0666 & ~mask);
-	}
+	mask = umask(0);
+	umask(mask);
+	fchmod(a->fd, 0666 & ~mask);
 	return 0;
+}
+
+/* Give the unnamed file a fresh temporary name in its directory. */
+static int link_unnamed(struct atomic_file *a)
+{
+	char proc[64];
+	int tries;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a->fd);
+	for (tries = 0; tries < 100; tries++) {
+		char *x;
+		if (temp_name(a))
+			return -1;
+		x = a->tmp + strlen(a->tmp) - 6;
+		snprintf(x, 7, "%06lx", (unsigned long)((unsigned)rand() ^ (unsigned)getpid()) & 0xffffff);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, a->tmp, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST) {
+			a->tmp[0] = 0;
+			return -1;
+		}
+	}
+	a->tmp[0] = 0;
+	return -1;
+}
+
+static void sync_dir(const char *path)
+{
+	char dir[4096];
+	int fd;
+
+	dir_of(path, dir, sizeof(dir));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd); /* best effort: the rename is done either way */
+		close(fd);
+	}
 }
 
 int atomic_commit(struct atomic_file *a)
@@ -58,9 +123,8 @@ int atomic_commit(struct atomic_file *a)
 
 	if (a->fd < 0)
 		return 0;
-	if (fsync(a->fd) || close(a->fd)) {
+	if (fsync(a->fd) || (a->unnamed && link_unnamed(a)) || close(a->fd)) {
 		err = errno;
-		a->fd = -1;
 		atomic_abort(a);
 		errno = err;
 		return -1;
@@ -73,6 +137,7 @@ int atomic_commit(struct atomic_file *a)
 		return -1;
 	}
 	a->tmp[0] = 0;
+	sync_dir(a->dest);
 	return 0;
 }
 

@@ -1,17 +1,21 @@
-/* Replace a file atomically: write a temporary file in the same directory,
- * fsync it, rename it over the target. Until commit, the target is untouched. */
+/* Replace a file atomically: write an unnamed temporary file in the same
+ * directory (O_TMPFILE; a named one where that is unsupported), fsync it,
+ * give it a name and rename it over the target, fsync the directory.
+ * Until commit the target is untouched; a process killed while writing
+ * leaves at most an unnamed inode, which the kernel frees. */
 #ifndef CRIT_ATOMIC_H
 #define CRIT_ATOMIC_H
 
 struct atomic_file {
 	int fd;		/* -1 when closed */
-	char tmp[4096];	/* empty once committed or removed */
+	int unnamed;	/* O_TMPFILE: no name until commit */
+	char tmp[4096];	/* the temporary name, or empty */
 	char dest[4096];
 };
 
 void atomic_init(struct atomic_file *a);
 int atomic_open(struct atomic_file *a, const char *path);  /* 0, or -1 with errno */
-int atomic_commit(struct atomic_file *a);		  /* fsync + rename; -1 with errno */
+int atomic_commit(struct atomic_file *a);		  /* -1 with errno */
 void atomic_abort(struct atomic_file *a);		  /* close and remove; idempotent */
 
 #endif
