@@ -13,16 +13,18 @@
 #define OUTPUT_MT "crit.Output"
 
 /* An indexed image: its bytes (mapped, or a pinned Lua string in user
- * value 1) and where each entry starts. The payload of entry i ends where
- * entry i+1 starts, so only starts and message sizes are stored. */
+ * value 1) and where every INDEX_STRIDE-th entry starts; the entries in
+ * between are found by hopping over sizes. A million-entry pagemap needs
+ * 0.5 MB of index, not 12 MB. */
+#define INDEX_STRIDE 16
 struct index {
 	const uint8_t *data;
 	size_t len;
 	void *map;	/* the mapping to unmap, or NULL */
 	struct image_header h;
-	size_t count, cap;	/* entries indexed so far */
-	uint64_t *start;
-	uint32_t *msg_len;
+	size_t count;		/* entries indexed so far */
+	uint64_t *mark;		/* mark[k]: start of entry k * INDEX_STRIDE */
+	size_t nmark, cap;
 	struct image_cursor cur; /* indexing goes on from here, on demand */
 	int complete;		 /* every entry is indexed */
 	char name[256];	/* file name, for error messages */
@@ -47,9 +49,10 @@ int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err);
 /* Index entries up to entry i (0-based); 1 if it exists. Raises on a
  * corrupt image. SIZE_MAX indexes them all. */
 int lcrit_index_upto(lua_State *L, struct index *x, size_t i);
-/* Entry i (0-based, indexed) of an index: message and payload. */
-const uint8_t *lcrit_entry_msg(const struct index *x, size_t i);
-uint64_t lcrit_entry_payload_len(const struct index *x, size_t i);
+/* Where entry i (0-based, already indexed) lies. */
+void lcrit_entry_at(const struct index *x, size_t i, struct entry_loc *loc);
+/* Its message (loc->msg_len bytes), followed by its payload. */
+const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *loc);
 
 
 
