@@ -34,7 +34,7 @@ MODULE   = build/crit/core.so
 DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
        libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse luarocks
 
-.PHONY: all test clean install setup demo
+.PHONY: all test clean install setup demo fuzz fuzz-run
 all: $(MODULE)
 
 $(MODULE): $(BIND_O) $(CORE_O) $(PB_O)
@@ -69,6 +69,30 @@ build/obj/%.o: src/%.c $(wildcard src/*.h) $(GEN)/.stamp
 
 test: $(MODULE)
 	$(BUSTED) --lua=$(LUA)
+
+# libFuzzer harnesses, built with clang, ASan and UBSan over the whole
+# core; `make fuzz-run FUZZ_TIME=60` runs each for that many seconds,
+# seeded from the fixtures, keeping what they find in build/fuzz/.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS ?= -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer
+FUZZ_TIME  ?= 60
+FUZZ_SRC    = $(CORE_SRC) $(BIND_SRC) $(GEN)/criu_opts.c $(PB_C)
+FUZZERS     = $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+
+build/fuzz/%: fuzz/%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR) \
+		-o $@ $< $(FUZZ_SRC) -l:liblua5.4.a -lprotobuf-c -lm -ldl
+
+fuzz: $(FUZZERS)
+
+fuzz-run: fuzz $(MODULE)
+	@mkdir -p build/fuzz/seeds-decode build/fuzz/corpus-decode build/fuzz/crashes
+	$(LUA) fuzz/seeds.lua build/fuzz/seeds-decode $$(find spec/fixtures/corpus -type f)
+	build/fuzz/fuzz_decode -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
+		-artifact_prefix=build/fuzz/crashes/ -print_final_stats=1 \
+		build/fuzz/corpus-decode build/fuzz/seeds-decode fuzz/regressions
 
 # Install the Debian packages (as root).
 setup:

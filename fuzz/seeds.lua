@@ -1,0 +1,28 @@
+-- Seed corpus for fuzz_decode from image files: one byte for the type
+-- (its position in crit.magics()), then the image without its header.
+-- lua5.4 fuzz/seeds.lua OUTDIR IMAGE...
+package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.cpath = "./build/?.so;" .. package.cpath
+local crit = require "crit"
+
+local out = assert(arg[1], "usage: seeds.lua OUTDIR IMAGE...")
+local position = {}
+for i, t in ipairs(crit.magics()) do position[t.name] = i - 1 end
+
+local n = 0
+for i = 2, #arg do
+  local img = crit.open(arg[i])
+  if img and not img.raw_image then
+    local f = assert(io.open(arg[i], "rb"))
+    local bytes = f:read("a")
+    f:close()
+    local body = bytes:sub(#img._header + 1)
+    if #body <= 65536 then
+      n = n + 1
+      local s = assert(io.open(("%s/seed-%04d"):format(out, n), "wb"))
+      s:write(string.char(position[img.magic]), body)
+      s:close()
+    end
+  end
+end
+print(("seeds.lua: %d seeds in %s"):format(n, out))
