@@ -14,6 +14,7 @@ void atomic_init(struct atomic_file *a)
 {
 	a->fd = -1;
 	a->unnamed = 0;
+	a->direct = 0;
 	a->tmp[0] = 0;
 	a->dest[0] = 0;
 }
@@ -52,9 +53,15 @@ static void dir_of(const char *path, char *out, size_t size)
 int atomic_open(struct atomic_file *a, const char *path)
 {
 	char dir[4096];
+	struct stat st;
 	mode_t mask;
 
 	atomic_init(a);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		a->fd = open(path, O_WRONLY | O_CLOEXEC);
+		a->direct = a->fd >= 0;
+		return a->fd >= 0 ? 0 : -1;
+	}
 	if (strlen(path) + 16 >= sizeof(a->dest)) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -123,6 +130,11 @@ int atomic_commit(struct atomic_file *a)
 
 	if (a->fd < 0)
 		return 0;
+	if (a->direct) {
+		err = close(a->fd);
+		a->fd = -1;
+		return err;
+	}
 	if (fsync(a->fd) || (a->unnamed && link_unnamed(a)) || close(a->fd)) {
 		err = errno;
 		atomic_abort(a);

@@ -2,13 +2,16 @@
  * directory (O_TMPFILE; a named one where that is unsupported), fsync it,
  * give it a name and rename it over the target, fsync the directory.
  * Until commit the target is untouched; a process killed while writing
- * leaves at most an unnamed inode, which the kernel frees. */
+ * leaves at most an unnamed inode, which the kernel frees. A target that
+ * exists and is not a regular file (/dev/null, a FIFO, a terminal) is
+ * written in place: it cannot be replaced, and must not be. */
 #ifndef CRIT_ATOMIC_H
 #define CRIT_ATOMIC_H
 
 struct atomic_file {
 	int fd;		/* -1 when closed */
 	int unnamed;	/* O_TMPFILE: no name until commit */
+	int direct;	/* writing the target itself: a device or a FIFO */
 	char tmp[4096];	/* the temporary name, or empty */
 	char dest[4096];
 };

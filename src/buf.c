@@ -50,6 +50,18 @@ int buf_flush(struct buf *b)
 	return 0;
 }
 
+int buf_skip(struct buf *b, uint64_t n)
+{
+	if (b->fd < 0 || n > (uint64_t)INT64_MAX)
+		return buf_fail(b, EINVAL);
+	if (buf_flush(b))
+		return -1;
+	if (lseek(b->fd, (off_t)n, SEEK_CUR) < 0)
+		return buf_fail(b, errno);
+	b->flushed += n;
+	return 0;
+}
+
 int buf_reserve(struct buf *b, size_t n)
 {
 	size_t cap;

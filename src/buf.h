@@ -23,6 +23,10 @@ int buf_putc(struct buf *b, uint8_t c);
 int buf_put_str(struct buf *b, const char *s);
 int buf_put_u32le(struct buf *b, uint32_t v);
 int buf_flush(struct buf *b);		/* drain to fd, if any */
+/* Flush, then seek n bytes forward: they read as zeros and take no disk
+ * space (a hole). Only for a seekable fd; the caller extends the file if
+ * it ends in a hole. */
+int buf_skip(struct buf *b, uint64_t n);
 uint64_t buf_total(const struct buf *b); /* flushed + len */
 
 /* Unsigned and signed decimal, without printf. */

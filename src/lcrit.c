@@ -37,6 +37,11 @@ static int index_gc(lua_State *L)
 	free(x->mark);
 	x->mark = NULL;
 	x->count = x->nmark = x->cap = 0;
+	/* A closed index has no bytes and no entries: every method sees that. */
+	x->data = NULL;
+	x->len = 0;
+	x->h.header_len = 0;
+	x->complete = 1;
 	return 0;
 }
 
@@ -464,7 +469,12 @@ static int output_copy_from(lua_State *L)
 	return 0;
 }
 
-/* out:zeros(n): n zero bytes (holes in memory). */
+/* Shorter zero runs cost less to write than to seek over. */
+#define SPARSE_MIN (64 * 1024)
+
+/* out:zeros(n): n zero bytes (holes in memory). Into a file of its own
+ * (core.output(path)), a long run becomes a hole: the file is sparse, and
+ * a core file of mostly untouched memory takes only what was dumped. */
 static int output_zeros(lua_State *L)
 {
 	struct output *o = lcrit_check_output(L, 1);
@@ -472,6 +482,12 @@ static int output_zeros(lua_State *L)
 	static const uint8_t zeros[4096];
 
 	luaL_argcheck(L, n >= 0, 2, "negative size");
+	if (o->af.fd >= 0 && o->buf.fd == o->af.fd && n >= SPARSE_MIN) {
+		buf_skip(&o->buf, (uint64_t)n);
+		o->sparse = 1;
+		lcrit_output_check(L, o);
+		return 0;
+	}
 	while (n > 0) {
 		size_t k = n > (lua_Integer)sizeof(zeros) ? sizeof(zeros) : (size_t)n;
 		if (buf_put(&o->buf, zeros, k))
@@ -493,6 +509,9 @@ static int output_finish(lua_State *L)
 	} else {
 		buf_flush(&o->buf);
 		lcrit_output_check(L, o);
+		/* a hole at the end is not part of the file until it is sized */
+		if (o->sparse && ftruncate(o->buf.fd, (off_t)buf_total(&o->buf)))
+			return luaL_error(L, "%s: %s", o->name, strerror(errno));
 		if (atomic_commit(&o->af))
 			return luaL_error(L, "%s: %s", o->name, strerror(errno));
 		lua_pushboolean(L, 1);

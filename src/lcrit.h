@@ -36,6 +36,7 @@ struct output {
 	struct buf buf;
 	struct atomic_file af;
 	int finished;
+	int sparse;	/* zeros(n) left holes: set the size on finish */
 	char name[256];
 };
 

@@ -79,8 +79,10 @@ const char *wire_field_error(const uint8_t *p, const uint8_t *end)
 
 	if (!n)
 		return p + 10 <= end ? "invalid varint in field key" : "truncated field key";
-	if (key >> 3 == 0 || key >> 3 > 0x1fffffff)
+	if (key >> 3 == 0)
 		return "invalid field number 0";
+	if (key >> 3 > 0x1fffffff)
+		return "field number above 2^29-1";
 	p += n;
 	switch (key & 7) {
 	case WIRE_VARINT:
