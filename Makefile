@@ -20,21 +20,22 @@ WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 GEN_CFLAGS = $(CFLAGS) -fPIC -I$(GEN)
 ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR)
 
-GEN      = build/gen
+BUILD    ?= build
+GEN      = $(BUILD)/gen
 PROTOS   = $(sort $(wildcard proto/*.proto))
 PB_C     = $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS)) $(GEN)/google/protobuf/descriptor.pb-c.c
 PB_O     = $(PB_C:.c=.o)
-CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c
+CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/json_write.c
 BIND_SRC = src/lcrit.c src/msg.c src/ljson_write.c src/ljson_read.c
-CORE_O   = $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/criu_opts.o
-BIND_O   = $(patsubst src/%.c,build/obj/%.o,$(BIND_SRC))
-MODULE   = build/crit/core.so
+CORE_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/criu_opts.o
+BIND_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(BIND_SRC))
+MODULE   = $(BUILD)/crit/core.so
 
 # The Debian 12 packages the build, the tests and the CLI need.
 DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
        libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse luarocks
 
-.PHONY: all test clean install setup demo fuzz fuzz-run
+.PHONY: all test test-asan test-valgrind clean install setup demo fuzz fuzz-run bench
 all: $(MODULE)
 
 $(MODULE): $(BIND_O) $(CORE_O) $(PB_O)
@@ -59,16 +60,33 @@ $(GEN)/criu_opts.c: tools/gen-criu-opts.lua $(PROTOS) src/criu_opts.h
 $(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c $(GEN)/.stamp
 	$(CC) $(GEN_CFLAGS) -c -o $@ $<
 
-build/obj/criu_opts.o: $(GEN)/criu_opts.c
+$(BUILD)/obj/criu_opts.o: $(GEN)/criu_opts.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
 
-build/obj/%.o: src/%.c $(wildcard src/*.h) $(GEN)/.stamp
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 test: $(MODULE)
-	$(BUSTED) --lua=$(LUA)
+	$(BUSTED) --lua=$(LUA) --cpath='./$(BUILD)/?.so'
+
+# The whole suite against a module built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (leaks included), preloaded into lua5.4.
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+            -fno-omit-frame-pointer
+test-asan:
+	$(MAKE) BUILD=build/asan CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' build/asan/crit/core.so
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so):$$($(CC) -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	CRIT_SANITIZED=1 $(BUSTED) --lua=$(LUA) --cpath='./build/asan/?.so'
+
+# The whole suite under valgrind's memcheck (slow: minutes).
+test-valgrind: $(MODULE)
+	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		--trace-children=no $(LUA) $$(command -v $(BUSTED)) --lua=$(LUA) --cpath='./$(BUILD)/?.so'
+
+
 
 # libFuzzer harnesses, built with clang, ASan and UBSan over the whole
 # core; `make fuzz-run FUZZ_TIME=60` runs each for that many seconds,
@@ -93,6 +111,11 @@ fuzz-run: fuzz $(MODULE)
 	build/fuzz/fuzz_decode -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
 		-artifact_prefix=build/fuzz/crashes/ -print_final_stats=1 \
 		build/fuzz/corpus-decode build/fuzz/seeds-decode fuzz/regressions
+
+# crit.lua against Python crit on large synthetic images (see tools/bench.lua).
+PERF_GEN ?= ../shared/perf/gen
+bench: $(MODULE)
+	$(LUA) tools/bench.lua --perf $(PERF_GEN)
 
 # Install the Debian packages (as root).
 setup:

@@ -1,5 +1,116 @@
-/* Placeholder: the JSON write binding is being written. */
+/* core.json_write and core.json_entry: the binding of json_write.c. */
+#include <string.h>
+
 #include <lauxlib.h>
+
+#include "json_write.h"
 #include "lcrit.h"
-int lcrit_json_write(lua_State *L) { return luaL_error(L, "json_write: not implemented yet"); }
-int lcrit_json_entry(lua_State *L) { return luaL_error(L, "json_entry: not implemented yet"); }
+#include "msg.h"
+
+_Static_assert(JSON_WRITE_MAX_DEPTH == MSG_MAX_DEPTH,
+	       "JSON and Lua tables must refuse the same nesting");
+
+#define SCRATCH_MT "crit.JsonScratch"
+
+static int flag(lua_State *L, int t, const char *key)
+{
+	int on;
+
+	lua_getfield(L, t, key);
+	on = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return on;
+}
+
+/* opts: nil or {pretty=, nopl=, newline=} */
+static void check_opts(lua_State *L, int arg, struct json_write_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (lua_isnoneornil(L, arg))
+		return;
+	luaL_checktype(L, arg, LUA_TTABLE);
+	o->pretty = flag(L, arg, "pretty");
+	o->nopl = flag(L, arg, "nopl");
+	o->newline = flag(L, arg, "newline");
+}
+
+/* An image with entries to decode; raw ones get crit's answer. */
+static struct index *check_image(lua_State *L, int arg)
+{
+	struct index *x = lcrit_check_index(L, arg);
+
+	luaL_argcheck(L, x->data || x->len == 0, arg, "image is closed");
+	if (x->h.type->layout == LAYOUT_RAW) {
+		lua_pushfstring(L, "%s: %s", x->name, JSON_WRITE_RAW_MSG);
+		lua_error(L);
+	}
+	return x;
+}
+
+/* core.json_write(index, output, opts) -> entries, unknown fields skipped */
+int lcrit_json_write(lua_State *L)
+{
+	struct index *x = check_image(L, 1);
+	struct output *o = lcrit_check_output(L, 2);
+	struct json_write_opts opts;
+	struct json_write_stats st;
+	struct crit_error err;
+
+	check_opts(L, 3, &opts);
+	crit_error_clear(&err);
+	if (json_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err)) {
+		lcrit_output_check(L, o);
+		return lcrit_raise(L, x->name, &err);
+	}
+	lcrit_output_check(L, o);
+	lua_pushinteger(L, (lua_Integer)st.entries);
+	lua_pushinteger(L, (lua_Integer)st.unknown_fields);
+	return 2;
+}
+
+static int scratch_gc(lua_State *L)
+{
+	buf_free(luaL_checkudata(L, 1, SCRATCH_MT));
+	return 0;
+}
+
+/* A buffer that a raised error cannot leak: its userdata frees it. */
+static struct buf *new_scratch(lua_State *L)
+{
+	struct buf *b = lua_newuserdatauv(L, sizeof(*b), 0);
+
+	buf_init(b, -1);
+	if (luaL_newmetatable(L, SCRATCH_MT)) {
+		lua_pushcfunction(L, scratch_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return b;
+}
+
+/* core.json_entry(index, i, opts) -> JSON text of entry i (1-based),
+ * unknown fields skipped */
+int lcrit_json_entry(lua_State *L)
+{
+	struct index *x = check_image(L, 1);
+	lua_Integer i = luaL_checkinteger(L, 2);
+	struct json_write_opts opts;
+	struct json_write_stats st;
+	struct crit_error err;
+	struct entry_loc loc;
+	struct buf *b;
+
+	check_opts(L, 3, &opts);
+	luaL_argcheck(L, i >= 1 && lcrit_index_upto(L, x, (size_t)(i - 1)), 2,
+		      "entry index out of range");
+	lcrit_entry_at(x, (size_t)(i - 1), &loc);
+	b = new_scratch(L);
+	crit_error_clear(&err);
+	if (json_write_entry(b, &x->h, x->data, (size_t)(i - 1), x->cur.chunked, &loc, &opts, &st,
+			     &err))
+		return lcrit_raise(L, x->name, &err);
+	lua_pushlstring(L, (const char *)b->data, b->len);
+	buf_free(b);
+	lua_pushinteger(L, (lua_Integer)st.unknown_fields);
+	return 2;
+}
