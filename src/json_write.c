@@ -66,6 +66,7 @@ struct jw {
 	/* Scratch for merging the occurrences of a singular message field,
 	 * one per message depth: never needed on images CRIU writes. */
 	struct buf merged[JSON_WRITE_MAX_DEPTH + 1];
+	struct buf text; /* scratch for a string built before it is quoted */
 	/* The (criu) options of the fields seen, by descriptor address:
 	 * schema_field_opt compares names. */
 	struct {
@@ -97,6 +98,7 @@ static void jw_init(struct jw *w, struct buf *out, const struct json_write_opts 
 	w->err = err;
 	for (i = 0; i <= JSON_WRITE_MAX_DEPTH; i++)
 		buf_init(&w->merged[i], -1);
+	buf_init(&w->text, -1);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -106,6 +108,7 @@ static void jw_free(struct jw *w)
 
 	for (i = 0; i <= JSON_WRITE_MAX_DEPTH; i++)
 		buf_free(&w->merged[i]);
+	buf_free(&w->text);
 }
 
 static uint64_t offset_of(const struct view *v, const uint8_t *at)
@@ -358,35 +361,27 @@ static void put_base64(struct jw *w, const uint8_t *p, size_t len)
 #define QP_LINE 76 /* binascii's MAXLINESIZE */
 
 /* quopri.encodestring is CPython's binascii.b2a_qp(data, quotetabs=False,
- * istext=True, header=False). Its output is ASCII, escaped here for JSON. */
+ * istext=True, header=False). Its output is ASCII. */
 struct qp {
-	struct jw *w;
+	struct buf *out;
 	unsigned linelen;
 	int crlf;    /* the first line end is CRLF: every line end written is */
 	int pending; /* a space or tab not written yet, or -1: it becomes =XX
 		      * if a line end follows it */
 };
 
-static void qp_out(struct qp *q, uint8_t c)
-{
-	uint8_t tmp[6];
-
-	buf_put(q->w->out, tmp, (size_t)(escape_ascii(tmp, c) - tmp));
-}
-
 static void qp_quoted(struct qp *q, uint8_t c)
 {
 	static const char hex_upper[] = "0123456789ABCDEF";
+	uint8_t tmp[3] = { '=', (uint8_t)hex_upper[c >> 4], (uint8_t)hex_upper[c & 15] };
 
-	qp_out(q, '=');
-	qp_out(q, (uint8_t)hex_upper[c >> 4]);
-	qp_out(q, (uint8_t)hex_upper[c & 15]);
+	buf_put(q->out, tmp, 3);
 }
 
 static void qp_flush(struct qp *q)
 {
 	if (q->pending >= 0)
-		qp_out(q, (uint8_t)q->pending);
+		buf_putc(q->out, (uint8_t)q->pending);
 	q->pending = -1;
 }
 
@@ -394,10 +389,10 @@ static void qp_flush(struct qp *q)
 static void qp_line_end(struct qp *q, int soft)
 {
 	if (soft)
-		qp_out(q, '=');
+		buf_putc(q->out, '=');
 	if (q->crlf)
-		qp_out(q, '\r');
-	qp_out(q, '\n');
+		buf_putc(q->out, '\r');
+	buf_putc(q->out, '\n');
 	q->linelen = 0;
 }
 
@@ -412,13 +407,12 @@ static int qp_must_quote(uint8_t c, int last, uint8_t next, unsigned linelen)
 	return c < '!' && c != '\r' && c != '\n';
 }
 
-static void put_quopri(struct jw *w, const uint8_t *p, size_t len)
+int quopri_encode(struct buf *out, const uint8_t *p, size_t len)
 {
 	const uint8_t *nl = memchr(p, '\n', len);
-	struct qp q = { w, 0, nl && nl > p && nl[-1] == '\r', -1 };
+	struct qp q = { out, 0, nl && nl > p && nl[-1] == '\r', -1 };
 	size_t i = 0;
 
-	buf_putc(w->out, '"');
 	while (i < len) {
 		uint8_t c = p[i], next = i + 1 < len ? p[i + 1] : 0;
 		int last = i + 1 == len;
@@ -444,12 +438,19 @@ static void put_quopri(struct jw *w, const uint8_t *p, size_t len)
 			if (c == ' ' || c == '\t')
 				q.pending = c;
 			else
-				qp_out(&q, c);
+				buf_putc(out, c);
 			i++;
 		}
 	}
 	qp_flush(&q);
-	buf_putc(w->out, '"');
+	return out->failed ? -1 : 0;
+}
+
+static void put_quopri(struct jw *w, const uint8_t *p, size_t len)
+{
+	w->text.len = 0;
+	quopri_encode(&w->text, p, len);
+	put_string(w, w->text.data, w->text.len);
 }
 
 /* ------------------------------------------------------------------ */

@@ -2,6 +2,7 @@
  * decoded, on open; an entry becomes a Lua table only when asked for, and
  * a table goes back to protobuf wire format only when it is written. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -46,11 +47,21 @@ static int index_gc(lua_State *L)
 }
 
 /* Raise "NAME: entry N at offset X: path: what". */
+int lcrit_fail(lua_State *L, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* Data and I/O errors name the file, not the Lua line that asked. */
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	return lua_error(L);
+}
+
 int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err)
 {
 	char line[700];
 
-	/* Data errors name the file, not the Lua line that asked. */
 	crit_error_format(err, line, sizeof(line));
 	lua_pushfstring(L, "%s: %s", name, line);
 	return lua_error(L);
@@ -141,7 +152,7 @@ int lcrit_index_upto(lua_State *L, struct index *x, size_t i)
 		if (r == 0)
 			x->complete = 1;
 		else if (index_push(x, &loc))
-			luaL_error(L, "%s: out of memory indexing entry %zu", x->name, x->count + 1);
+			lcrit_fail(L, "%s: out of memory indexing entry %zu", x->name, x->count + 1);
 	}
 	return i < x->count;
 }
@@ -405,7 +416,7 @@ static int output_gc(lua_State *L)
 void lcrit_output_check(lua_State *L, struct output *o)
 {
 	if (o->buf.failed)
-		luaL_error(L, "%s: %s", o->name, strerror(o->buf.saved_errno));
+		lcrit_fail(L, "%s: %s", o->name, strerror(o->buf.saved_errno));
 }
 
 /* core.output([path | file]) -> output. No argument: memory. A path: a
@@ -425,7 +436,7 @@ static int core_output(lua_State *L)
 		const char *path = lua_tostring(L, 1);
 		snprintf(o->name, sizeof(o->name), "%s", path);
 		if (atomic_open(&o->af, path))
-			return luaL_error(L, "%s: cannot create a temporary file: %s", path,
+			return lcrit_fail(L, "%s: cannot create a temporary file: %s", path,
 					  strerror(errno));
 		o->buf.fd = o->af.fd;
 	} else if (!lua_isnoneornil(L, 1)) {
@@ -511,9 +522,9 @@ static int output_finish(lua_State *L)
 		lcrit_output_check(L, o);
 		/* a hole at the end is not part of the file until it is sized */
 		if (o->sparse && ftruncate(o->buf.fd, (off_t)buf_total(&o->buf)))
-			return luaL_error(L, "%s: %s", o->name, strerror(errno));
+			return lcrit_fail(L, "%s: %s", o->name, strerror(errno));
 		if (atomic_commit(&o->af))
-			return luaL_error(L, "%s: %s", o->name, strerror(errno));
+			return lcrit_fail(L, "%s: %s", o->name, strerror(errno));
 		lua_pushboolean(L, 1);
 	}
 	o->buf.fd = -1;
@@ -558,7 +569,7 @@ static const struct image_type *check_type(lua_State *L, int arg)
 	const struct image_type *t = schema_by_name(name);
 
 	if (!t)
-		luaL_error(L, "unknown image magic '%s'", name);
+		lcrit_fail(L, "unknown image magic '%s'", name);
 	return t;
 }
 
@@ -608,7 +619,7 @@ static int writer_copy_range(lua_State *L)
 	for (k = 0; k < 2 && i + k <= j; k++)
 		if (x->h.type->layout == LAYOUT_RAW ||
 		    schema_entry_desc(x->h.type, i + k) != schema_entry_desc(w->type, w->count + k))
-			return luaL_error(L, "entry %d cannot stand at position %d of a %s image",
+			return lcrit_fail(L, "entry %d cannot stand at position %d of a %s image",
 					  (int)(i + k) + 1, (int)(w->count + k) + 1, w->type->name);
 	if (w->type->layout == LAYOUT_GHOST && w->count == 0)
 		w->chunked = x->cur.chunked;
@@ -761,6 +772,7 @@ static const luaL_Reg core_functions[] = {
 	{ "json_write", lcrit_json_write },
 	{ "json_entry", lcrit_json_entry },
 	{ "json_read", lcrit_json_read },
+	{ "quopri", lcrit_quopri },
 	{ NULL, NULL },
 };
 

@@ -44,6 +44,8 @@ struct index *lcrit_check_index(lua_State *L, int i);
 struct output *lcrit_check_output(lua_State *L, int i);
 /* Raise a Lua error if writing failed (disk full, closed pipe). */
 void lcrit_output_check(lua_State *L, struct output *o);
+/* Raise a message as it is, without the Lua position luaL_error adds. */
+int lcrit_fail(lua_State *L, const char *fmt, ...);
 /* Raise "NAME: entry N at offset X: path: what". */
 int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err);
 
@@ -60,5 +62,6 @@ const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *lo
 /* JSON (ljson_write.c, ljson_read.c). */
 int lcrit_json_write(lua_State *L); /* core.json_write(index, output, opts) */
 int lcrit_json_entry(lua_State *L); /* core.json_entry(index, i, opts) -> string */
-int lcrit_json_read(lua_State *L);  /* core.json_read(input, output [, name]) -> magic, count */
+int lcrit_json_read(lua_State *L);
+int lcrit_quopri(lua_State *L);	    /* core.quopri(bytes) -> quoted-printable */  /* core.json_read(input, output [, name]) -> magic, count */
 #endif

@@ -114,3 +114,18 @@ int lcrit_json_entry(lua_State *L)
 	lua_pushinteger(L, (lua_Integer)st.unknown_fields);
 	return 2;
 }
+
+/* core.quopri(bytes) -> Python's quopri.encodestring(bytes): how crit
+ * shows unix socket names, for `x fds` */
+int lcrit_quopri(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	struct buf *b = new_scratch(L);
+
+	if (quopri_encode(b, (const uint8_t *)s, len))
+		return lcrit_fail(L, "out of memory");
+	lua_pushlstring(L, (const char *)b->data, b->len);
+	buf_free(b);
+	return 1;
+}

@@ -1,0 +1,125 @@
+-- The crit.lua command line: crit 4.2's interface (decode, encode, show,
+-- info, x) over lua-crit. One module per command in crit.cmd.*, each with
+-- add_to_parser(parser) and command(args) -> true | nil, message.
+local argparse = require "argparse"
+local crit = require "crit"
+
+local io_stderr, io_stdout, os_getenv, os_exit = io.stderr, io.stdout, os.getenv, os.exit
+local xpcall, pcall, require, error, tostring, type, ipairs, getmetatable, setmetatable =
+  xpcall, pcall, require, error, tostring, type, ipairs, getmetatable, setmetatable
+local debug_traceback = debug.traceback
+
+local cli = {}
+
+cli.PROG = "crit.lua"
+cli.VERSION = crit._VERSION:match("[%d.]+$") or crit._VERSION
+cli.CRIT_VERSION = "4.2" -- the upstream crit whose interface and output we follow
+cli.COMMANDS = { "decode", "encode", "show", "info", "x", "mem", "coredump" }
+
+-- Exit statuses.
+local EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+local DESCRIPTION = [[
+CRIT, the CRiu Image Tool, in Lua: read, write and explore the images of a
+CRIU checkpoint (what `criu dump` writes into its images directory).
+
+crit.lua replaces CRIU's Python crit 4.2: the same commands and options,
+the same JSON, byte for byte, and the same `x` reports. Images are read
+lazily and written atomically; a corrupt image is reported with the file,
+entry, byte offset and field where decoding stopped.]]
+
+local EPILOG = [[
+Examples:
+   crit.lua show dump/pstree.img
+   crit.lua decode -i dump/core-1.img --pretty -o core-1.json
+   crit.lua encode -i core-1.json -o dump/core-1.img
+   crit.lua info dump/pagemap-1.img
+   crit.lua x dump ps
+   crit.lua decode < dump/mm-1.img | jq '.entries[0].vmas | length'
+
+Exit status:
+   0  success.
+   1  an error: a missing file, a corrupt image, invalid JSON, a raw image
+      given to decode. One line on stderr: "crit.lua: <what went wrong>".
+   2  wrong usage: an unknown command or option, a missing argument.
+
+Environment:
+   CRIT_DEBUG=1  on an error, also print the Lua traceback.
+
+Run 'crit.lua <command> --help' for the options of a command.]]
+
+-- Usage errors: usage on stderr, then the error, then exit status 2
+-- (argparse itself would exit 1, which we keep for runtime errors).
+local UsageError = {}
+
+local function build_parser()
+  local parser = argparse(cli.PROG)
+    :description(DESCRIPTION)
+    :epilog(EPILOG)
+    :command_target("command")
+    :help_max_width(80)
+  parser:flag("--version")
+    :description("Print the version and exit.")
+    :action(function()
+      io_stdout:write(("%s (lua-crit) %s, compatible with crit %s\n"):format(cli.PROG,
+        cli.VERSION, cli.CRIT_VERSION))
+      os_exit(EXIT_OK, true)
+    end)
+  parser.error = function(p, msg)
+    error(setmetatable({ parser = p, msg = msg }, UsageError), 0)
+  end
+  for _, name in ipairs(cli.COMMANDS) do
+    require("crit.cmd." .. name).add_to_parser(parser)
+  end
+  return parser
+end
+
+local function usage_error(e)
+  local p = e.parser
+  io_stderr:write(p:get_usage(), "\n\n", cli.PROG, ": error: ", e.msg, "\n")
+  local name = p._name ~= cli.PROG and p._name
+  io_stderr:write(("Try '%s%s --help' for more information.\n"):format(cli.PROG,
+    name and " " .. name or ""))
+  return EXIT_USAGE
+end
+
+local function debugging()
+  local v = os_getenv("CRIT_DEBUG")
+  return v ~= nil and v ~= "" and v ~= "0"
+end
+
+-- The one line an error becomes, or with CRIT_DEBUG the traceback too.
+-- luaL_error in the core prefixes the Lua line that called it: the user
+-- wants the message, which names the file.
+local function error_line(err)
+  if type(err) ~= "string" then err = tostring(err) end
+  if debugging() then return debug_traceback(err, 2) end
+  err = err:gsub("^[^\n]-%.lua:%d+: ", "", 1)
+  return (err:gsub("\n+$", ""):gsub("\n", " "))
+end
+
+--- main(argv) -> exit status. argv: the script's `arg` table.
+function cli.main(argv)
+  local parser = build_parser()
+  local args_list = {}
+  for i = 1, #argv do args_list[i] = argv[i] end
+  local ok, args = pcall(parser.parse, parser, args_list)
+  if not ok then
+    if getmetatable(args) == UsageError then return usage_error(args) end
+    io_stderr:write(cli.PROG, ": ", error_line(args), "\n")
+    return EXIT_ERROR
+  end
+  local cmd = require("crit.cmd." .. args.command)
+  local done, result, msg = xpcall(cmd.command, error_line, args)
+  if not done then
+    io_stderr:write(cli.PROG, ": ", result, "\n")
+    return EXIT_ERROR
+  end
+  if not result then
+    io_stderr:write(cli.PROG, ": ", error_line(msg or "failed"), "\n")
+    return EXIT_ERROR
+  end
+  return EXIT_OK
+end
+
+return cli

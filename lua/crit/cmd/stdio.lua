@@ -1,0 +1,61 @@
+-- Where the commands read and write: a path, or stdin/stdout when the
+-- option is absent or "-". Inputs are never seeked, so pipes work.
+local core = require "crit.core"
+
+local io_stdin, io_stdout, io_open = io.stdin, io.stdout, io.open
+local error, tostring = error, tostring
+
+local stdio = {}
+
+--- Whether a path option means the standard stream.
+function stdio.is_std(path)
+  return path == nil or path == "-"
+end
+
+--- open_image(path) -> core index of the image at path, or of stdin
+--- (read whole: crit's formats are not seekable from a pipe anyway).
+--- A missing file or a corrupt header raises: the CLI prints it.
+function stdio.open_image(path)
+  if stdio.is_std(path) then
+    local bytes, err = io_stdin:read("a")
+    if not bytes then error("stdin: " .. tostring(err), 0) end
+    return core.load(bytes, "stdin")
+  end
+  local index, err = core.open(path)
+  if not index then error(err, 0) end
+  return index
+end
+
+--- open_text(path) -> a Lua file to read, and its name for messages.
+function stdio.open_text(path)
+  if stdio.is_std(path) then return io_stdin, "stdin" end
+  local f, err = io_open(path, "rb")
+  if not f then error(err, 0) end
+  return f, path
+end
+
+--- output(path) -> core output, whether it is stdout. A file is written
+--- atomically: it appears, complete, only when the output is finished;
+--- closing an unfinished output (an error, a `<close>` variable going out
+--- of scope) leaves no file behind.
+function stdio.output(path)
+  if stdio.is_std(path) then
+    io_stdout:flush()
+    return core.output(io_stdout), true
+  end
+  return core.output(path), false
+end
+
+--- write_stdout(s): text to stdout, raising on a write error (a full disk).
+function stdio.write_stdout(s)
+  local ok, err = io_stdout:write(s)
+  if not ok then error("stdout: " .. tostring(err), 0) end
+end
+
+--- flush_stdout(): raise if buffered output could not be written.
+function stdio.flush_stdout()
+  local ok, err = io_stdout:flush()
+  if not ok then error("stdout: " .. tostring(err), 0) end
+end
+
+return stdio

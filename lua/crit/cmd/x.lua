@@ -1,0 +1,279 @@
+-- crit.lua x: explore a checkpoint directory (ps, fds, mems, rss), in crit
+-- 4.2's text formats, over the directory model of crit.dir.
+local core = require "crit.core"
+local dirlib = require "crit.dir"
+local stdio = require "crit.cmd.stdio"
+
+local ipairs, error, tostring = ipairs, error, tostring
+local string_format, string_rep, string_byte, string_char =
+  string.format, string.rep, string.byte, string.char
+local table_concat = table.concat
+local ult = math.ult
+local VMA = dirlib.VMA
+
+local x = {}
+
+local DESCRIPTION = [[
+Explore a checkpoint directory: the images of one `criu dump`.
+
+   ps    the process tree: PID, PGID, SID and command, children indented
+         under their parent.
+   fds   for each process, its open files by fd, then its cwd and root.
+         Regular files show their path; pipes pipe[inode]; unix sockets
+         unix[inode (peer inode) name]; others TYPE.id (files.img id).
+   mems  for each process, its executable and its memory mappings: address
+         range, protection (rwx) and what is mapped: a file (+ offset, (s)
+         when shared), shmem[n], ips[n] (SysV IPC), packet[n], [stack],
+         [vsyscall], [vdso]; '*' marks special areas that are not regular
+         mappings (such as [vsyscall]).
+   rss   for each process, the dumped pages: each pagemap run (address /
+         pages) next to the mappings it covers (start / pages, and the file);
+         '~' is the mapping of the previous line again.
+
+The formats are crit 4.2's, byte for byte. Where crit fails, crit.lua does
+not: a zombie (it has only a core image) is listed by ps and shows
+"(zombie)" in place of its files and memory; images of criu 4.1 and older
+(pagemap counts in compat_nr_pages) and files kept in the per-type images of
+old dumps (reg-files.img, pipes.img, ...) are read too.]]
+
+local EPILOG = [[
+Examples:
+   crit.lua x dump ps
+   crit.lua x dump fds
+   crit.lua x dump mems | grep '(s)$'
+
+Exit status: 0 on success, 1 on an error (a missing or corrupt image: the
+message names it), 2 on wrong usage.]]
+
+function x.add_to_parser(parser)
+  local cmd = parser:command("x")
+    :summary("Explore a checkpoint directory: ps, fds, mems, rss.")
+    :description(DESCRIPTION)
+    :epilog(EPILOG)
+  cmd:argument("DIR"):target("dir")
+    :description("The checkpoint directory (criu dump's --images-dir).")
+  cmd:argument("what")
+    :argname("{ps,fds,mems,rss}")
+    :choices({ "ps", "fds", "mems", "rss" })
+    :description("What to show.")
+end
+
+-- The value, or raise its error (an image every task must have).
+local function need(v, err)
+  if v == nil then error(err, 0) end
+  return v
+end
+
+-- What a zombie shows in place of its files or memory.
+local ZOMBIE_LINE = "\t(zombie)\n"
+
+-- The image data a task's report needs: v, or nil for a zombie (criu
+-- dumps only its core), or raise the error (a live task must have it).
+-- The core image is read only when the data is missing.
+local function unless_zombie(t, v, err)
+  if v ~= nil then return v end
+  if t.zombie then return nil end
+  error(err, 0)
+end
+
+---------------------------------------------------------------------------
+-- How crit names a file: Python's quopri for unix socket names, and the
+-- lookups of crit's ftype_* functions.
+
+-- How crit shows a unix socket's name (the (criu).conv option): Python's
+-- quopri.encodestring, which the JSON writer implements.
+local quopri = core.quopri
+x.quopri = quopri
+
+-- file_namer(d) -> function(type, id) -> crit's name for the file.
+local function file_namer(d)
+  local cache = {}
+  local function name_of(ftype, id)
+    if ftype == "REG" then
+      local f = d:file(id, "REG")
+      local name = f and f.reg and f.reg.name
+      return (name and name ~= "") and name or "unknown path"
+    elseif ftype == "PIPE" then
+      local f = d:file(id, "PIPE")
+      local p = f and f.pipe
+      return p and string_format("pipe[%d]", p.pipe_id) or "pipe[?]"
+    elseif ftype == "UNIXSK" then
+      local f = d:file(id, "UNIXSK")
+      local ux = f and f.usk
+      if not ux then return "unix[?]" end
+      local name = ux.name and quopri(ux.name) or ""
+      return string_format("unix[%d (%d)%s]", ux.ino, ux.peer, name ~= "" and " " .. name or "")
+    end
+    return string_format("%s.%d", tostring(ftype), id)
+  end
+  return function(ftype, id)
+    local key = tostring(ftype) .. "." .. tostring(id)
+    local s = cache[key]
+    if not s then
+      s = name_of(ftype, id)
+      cache[key] = s
+    end
+    return s
+  end
+end
+
+---------------------------------------------------------------------------
+-- The explorers.
+
+local explorers = {}
+
+function explorers.ps(d, out)
+  local tasks = need(d:tasks())
+  local function show(t, depth)
+    out(string_format("%7d%7d%7d   %s%s\n", t.pid, t.pgid, t.sid, string_rep(" ", 4 * depth),
+      t.comm or ""))
+    for _, kid in ipairs(t.children) do show(kid, depth + 1) end
+  end
+  out(string_format("%7s%7s%7s   %s\n", "PID", "PGID", "SID", "COMM"))
+  for _, root in ipairs(tasks.roots) do show(root, 0) end
+end
+
+function explorers.fds(d, out)
+  local file_name = file_namer(d)
+  for _, t in ipairs(need(d:tasks())) do
+    out(string_format("%d\n", t.pid))
+    local fds = unless_zombie(t, d:fdinfo(t.pid))
+    if not fds then
+      out(ZOMBIE_LINE)
+    else
+      for _, fd in ipairs(fds) do
+        out(string_format("\t%7d: %s\n", fd.fd, file_name(fd.type, fd.id)))
+      end
+      local fs = need(d:fs(t.pid))
+      out(string_format("\t%7s: %s\n", "cwd", file_name("REG", fs.cwd_id)))
+      out(string_format("\t%7s: %s\n", "root", file_name("REG", fs.root_id)))
+    end
+  end
+end
+
+-- What crit shows after a mapping's range and protection.
+local function vma_what(vma, file_name, vma_ids)
+  local st, fn = vma.status, nil
+  if st & VMA.SYSVIPC ~= 0 then
+    fn = string_format(" ips[%x]", vma_ids(vma.shmid))
+  elseif st & VMA.ANON_SHARED ~= 0 then
+    fn = string_format(" shmem[%x]", vma_ids(vma.shmid))
+  elseif st & VMA.SOCKET ~= 0 then
+    fn = string_format(" packet[%x]", vma_ids(vma.shmid))
+  elseif st & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then
+    fn = " " .. file_name("REG", vma.shmid)
+    if vma.pgoff ~= 0 then fn = fn .. string_format(" + %#x", vma.pgoff) end
+    if st & VMA.FILE_SHARED ~= 0 then fn = fn .. " (s)" end
+  elseif st & VMA.STACK ~= 0 then
+    fn = " [stack]"
+  elseif st & VMA.VSYSCALL ~= 0 then
+    fn = " [vsyscall]"
+  elseif st & VMA.VDSO ~= 0 then
+    fn = " [vdso]"
+  elseif vma.flags & 0x0100 ~= 0 then -- MAP_GROWSDOWN
+    fn = " [stack?]"
+  else
+    fn = ""
+  end
+  if st & VMA.REGULAR == 0 then fn = fn .. " *" end
+  return fn
+end
+
+local function prot_string(prot)
+  return (prot & 1 ~= 0 and "r" or "-") .. (prot & 2 ~= 0 and "w" or "-")
+    .. (prot & 4 ~= 0 and "x" or "-")
+end
+
+function explorers.mems(d, out)
+  local file_name = file_namer(d)
+  -- shmem/ips/packet mappings are numbered 1, 2, ... across all tasks.
+  local ids, last = {}, 0
+  local function vma_ids(shmid)
+    local n = ids[shmid]
+    if not n then
+      last = last + 1
+      n = last
+      ids[shmid] = n
+    end
+    return n
+  end
+  for _, t in ipairs(need(d:tasks())) do
+    out(string_format("%d\n", t.pid))
+    local mm = unless_zombie(t, d:mm(t.pid))
+    if not mm then
+      out(ZOMBIE_LINE)
+    else
+      out(string_format("\t%-36s    %s\n", "exe", file_name("REG", mm.exe_file_id)))
+      for _, vma in ipairs(need(d:vmas(t.pid))) do
+        out(string_format("\t%-36s%s%s\n", string_format("%08x-%08x", vma.start, vma["end"]),
+          prot_string(vma.prot), vma_what(vma, file_name, vma_ids)))
+      end
+    end
+  end
+end
+
+-- One task's rss lines: crit's loop over the pagemap, with Python's list
+-- indexing (vmi can step back to -1, which is the last mapping).
+local function rss_task(vmas, pms, file_name, out)
+  local n = #vmas
+  local function at(i)
+    if i < 0 then i = n + i end
+    return vmas[i + 1]
+  end
+  local vmi, pvmi = 0, -1
+  for _, pm in ipairs(pms) do
+    local vaddr, nr = pm.vaddr, dirlib.nr_pages(pm)
+    local pstr = string_format("\t%x / %-8d", vaddr, nr)
+    while vmi < n and at(vmi) and not ult(vaddr, at(vmi)["end"]) do vmi = vmi + 1 end
+    local pme = vaddr + (nr << 12)
+    local vstr = {}
+    while vmi < n and at(vmi) and ult(at(vmi).start, pme) do
+      local vma = at(vmi)
+      if vmi == pvmi then
+        vstr[#vstr + 1] = " ~"
+      else
+        vstr[#vstr + 1] = string_format(" %08x / %-8d", vma.start, (vma["end"] - vma.start) >> 12)
+        if vma.status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then
+          vstr[#vstr + 1] = " " .. file_name("REG", vma.shmid)
+        end
+        pvmi = vmi
+      end
+      vstr[#vstr + 1] = "\n\t" .. string_rep(" ", 23)
+      vmi = vmi + 1
+    end
+    vmi = vmi - 1
+    out(string_format("%-24s%s\n", pstr, table_concat(vstr)))
+  end
+end
+
+function explorers.rss(d, out)
+  local file_name = file_namer(d)
+  for _, t in ipairs(need(d:tasks())) do
+    out(string_format("%d\n", t.pid))
+    local vmas = unless_zombie(t, d:vmas(t.pid))
+    if not vmas then
+      out(ZOMBIE_LINE)
+    else
+      local head, pms = d:pagemap(t.pid)
+      need(head, pms)
+      rss_task(vmas, pms, file_name, out)
+    end
+  end
+end
+
+--- explorers.WHAT(d, out): the report on the dir d, line by line to out(s).
+x.explorers = explorers
+
+function x.command(args)
+  local d, err = dirlib.open(args.dir)
+  if not d then return nil, err end
+  -- Gathered, then written whole: an error half-way (a missing image)
+  -- prints the error, not half a report.
+  local report = {}
+  explorers[args.what](d, function(s) report[#report + 1] = s end)
+  stdio.write_stdout(table_concat(report))
+  stdio.flush_stdout()
+  return true
+end
+
+return x
