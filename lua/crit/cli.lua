@@ -14,7 +14,8 @@ local cli = {}
 cli.PROG = "crit.lua"
 cli.VERSION = crit._VERSION:match("[%d.]+$") or crit._VERSION
 cli.CRIT_VERSION = "4.2" -- the upstream crit whose interface and output we follow
-cli.COMMANDS = { "decode", "encode", "show", "info", "x", "mem", "coredump" }
+cli.COMMANDS = { "decode", "encode", "show", "info", "x", "mem", "coredump", "stats", "diff",
+  "check", "transform" }
 
 -- Exit statuses.
 local EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
