@@ -132,6 +132,7 @@ install: $(MODULE)
 	install -d $(INST_LIBDIR)/crit
 	install -m 0755 $(MODULE) $(INST_LIBDIR)/crit/core.so
 	cd lua && find crit -name '*.lua' -exec install -D -m 0644 {} $(INST_LUADIR)/{} \;
+	[ -z "$(INST_BINDIR)" ] || install -D -m 0755 crit.lua $(INST_BINDIR)/crit.lua
 
 clean:
 	rm -rf build

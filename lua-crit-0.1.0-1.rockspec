@@ -34,6 +34,7 @@ build = {
   install_variables = {
     INST_LIBDIR = "$(LIBDIR)",
     INST_LUADIR = "$(LUADIR)",
+    INST_BINDIR = "",   -- LuaRocks installs the command (install.bin) with its wrapper
   },
   install = {
     bin = { ["crit.lua"] = "crit.lua" },
