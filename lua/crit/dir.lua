@@ -1,6 +1,10 @@
 -- A checkpoint directory: the images of one `criu dump`, opened lazily and
 -- cached, with the knowledge of how they refer to each other (pstree ->
--- core, ids -> fdinfo -> files, mm -> vmas, pagemap) in one place.
+-- core, ids -> fdinfo -> files, mm -> vmas, pagemap) in one place: images
+-- by name, the process tree, files and sockets, namespaces, shared memory
+-- (memfd inodes, pagemap-shmem, SysV shm), the `parent` dump; and the
+-- tables the commands share (task states, VMA kinds, file types, pagemap
+-- layouts and flags).
 --
 --   local d = assert(dir.open("dump"))
 --   for _, t in ipairs(assert(d:tasks())) do print(t.pid, t.comm, t.state) end
@@ -14,6 +18,7 @@ local Image = require "crit.image"
 local setmetatable, rawset, type, error, tostring, ipairs =
   setmetatable, rawset, type, error, tostring, ipairs
 local io_open, string_format = io.open, string.format
+local table_sort, io_popen, pairs, pcall, require = table.sort, io.popen, pairs, pcall, require
 
 local dir = {}
 
@@ -66,14 +71,23 @@ function dir.nr_pages(e)
   return e.nr_pages or e.compat_nr_pages
 end
 
--- The file name of an image: "core-1" -> "core-1.img". criu names the
--- stats and irmap-cache images without the suffix.
+--- dir.pagemap_layout(e) -> the field a pagemap_entry keeps its count in,
+--- and the criu that writes that layout: "nr_pages", "4.2 or later" or
+--- "compat_nr_pages", "4.1 or earlier".
+function dir.pagemap_layout(e)
+  if e.nr_pages ~= nil then return "nr_pages", "4.2 or later" end
+  return "compat_nr_pages", "4.1 or earlier"
+end
+
+--- dir.image_file(name) -> the file name of an image: "core-1" ->
+--- "core-1.img". criu names the stats and irmap-cache images without it.
 local function image_file(name)
   if name:find("%.img$") or name:find("^stats%-") or name == "irmap-cache" then
     return name
   end
   return name .. ".img"
 end
+dir.image_file = image_file
 
 local Dir = {}
 Dir.__index = Dir
@@ -116,6 +130,24 @@ end
 --- d:has(name) -> whether the image is in the directory.
 function Dir:has(name)
   return (self:image(name)) ~= nil
+end
+
+--- d:set_image(name, img): in this object only (nothing is written), the
+--- image `name` is now img, or absent if img is nil (crit.transform writes
+--- the result). The indexes built from images (tasks, files by id) are
+--- dropped, to be rebuilt from the new images.
+function Dir:set_image(name, img)
+  if img == nil then
+    self._images[name] = { missing = self._prefix .. image_file(name) .. ": removed", errno = 2 }
+  else
+    self._images[name] = img
+  end
+  for k in pairs(self) do
+    if k ~= "_images" and k ~= "_prefix" and type(k) == "string" and k:find("^_") then
+      self[k] = nil
+    end
+  end
+  self._legacy = {}
 end
 
 -- The image `name`, which must hold `magic` images, or nil, err, errno.
@@ -330,6 +362,336 @@ function Dir:file(id, ftype)
     if f then return f end
   end
   return nil
+end
+
+---------------------------------------------------------------------------
+-- The directory's contents: image names, sizes, the dump's own records.
+
+-- How criu names image files: "<kind>-<id>.img" and a few without suffix.
+local function image_name_of(file)
+  if file == "stats-dump" or file == "stats-restore" or file == "irmap-cache" then return file end
+  return file:match("^(.+)%.img$")
+end
+
+local function list_directory(path)
+  local ok, lfs = pcall(require, "lfs")
+  local names = {}
+  if ok then
+    for f in lfs.dir(path) do names[#names + 1] = f end
+    return names
+  end
+  local p = io_popen("ls -A '" .. path:gsub("'", "'\\''") .. "' 2>/dev/null")
+  for f in p:lines() do names[#names + 1] = f end
+  p:close()
+  return names
+end
+
+--- d:names() -> sorted list of the names of every image in the directory
+--- ("core-1", "pages-1", "stats-dump", ...), as this object has them: with
+--- the images d:set_image added, without those it removed. The `parent`
+--- link, logs and other files are not images and are not listed.
+function Dir:names()
+  if self._names then return self._names end
+  local set = {}
+  for _, f in ipairs(list_directory(self.path)) do
+    local n = image_name_of(f)
+    if n then set[n] = true end
+  end
+  for n, img in pairs(self._images) do
+    if img.missing then set[n] = nil else set[n] = true end
+  end
+  local names = {}
+  for n in pairs(set) do names[#names + 1] = n end
+  table_sort(names)
+  self._names = names
+  return names
+end
+
+--- dir.kind(name) -> the image kind: its name without the trailing id
+--- ("core-31039" -> "core", "pagemap-shmem-1110" -> "pagemap-shmem",
+--- "tcp-stream-114bf" -> "tcp-stream", "tmpfs-dev-22.tar.gz" -> "tmpfs-dev"),
+--- and the id as a string, or nil.
+function dir.kind(name)
+  local base = name:gsub("%.tar%.gz$", "")
+  local kind, id = base:match("^(.-)%-(%x+)$")
+  if kind and kind ~= "stats" then return kind, id end
+  return base, nil
+end
+
+--- d:size(name) -> the image file's size in bytes | nil, message, errno.
+function Dir:size(name)
+  local img, err, errno = self:image(name)
+  if not img then return nil, err, errno end
+  return img._index:info().size
+end
+
+--- d:inventory() -> inventory_entry | nil, message, errno.
+function Dir:inventory()
+  return single_entry(self, "inventory", "INVENTORY")
+end
+
+--- d:stats([which]) -> dump_stats_entry (which "dump", the default) or
+--- restore_stats_entry ("restore") of stats-dump / stats-restore | nil, ...
+function Dir:stats(which)
+  which = which or "dump"
+  local e, err, errno = single_entry(self, "stats-" .. which, "STATS")
+  if not e then return nil, err, errno end
+  return e[which]
+end
+
+---------------------------------------------------------------------------
+-- Memory: pagemap flags, VMA kinds, shared memory.
+
+-- pagemap_entry.flags (criu/include/pagemap.h).
+dir.PE = { PARENT = 1, LAZY = 2, PRESENT = 4 }
+
+--- dir.pagemap_flags(e) -> the entry's flags, with criu's meaning for old
+--- entries (pagemap.c init_compat_pagemap_entry): in_parent is PE_PARENT,
+--- no flags at all is PE_PRESENT.
+function dir.pagemap_flags(e)
+  if e.in_parent then return dir.PE.PARENT end
+  if e.flags == nil then return dir.PE.PRESENT end
+  return e.flags
+end
+
+--- dir.page_counts(entries) -> present, lazy, parent: the pages of a list
+--- of pagemap_entry (without the head) by where they are: in pages-N, left
+--- on the source host (lazy), in the parent dump.
+function dir.page_counts(entries)
+  local present, lazy, parent = 0, 0, 0
+  local PE = dir.PE
+  for _, e in ipairs(entries) do
+    local n, f = dir.nr_pages(e), dir.pagemap_flags(e)
+    if f & PE.PRESENT ~= 0 then present = present + n
+    elseif f & PE.PARENT ~= 0 then parent = parent + n
+    elseif f & PE.LAZY ~= 0 then lazy = lazy + n end
+  end
+  return present, lazy, parent
+end
+
+-- The page size of the dumps crit reads (x86_64, aarch64 with 4K pages).
+dir.PAGE_SIZE = 4096
+
+--- dir.vma_kind(status) -> what backs a VMA: "sysv-shm", "memfd",
+--- "anon-shared", "file", "vsyscall", "vvar", "vdso", "aio", "packet"
+--- (an AF_PACKET ring) or "anon".
+function dir.vma_kind(status)
+  local V = dir.VMA
+  if status & V.SYSVIPC ~= 0 then return "sysv-shm" end
+  if status & V.MEMFD ~= 0 then return "memfd" end
+  if status & V.ANON_SHARED ~= 0 then return "anon-shared" end
+  if status & (V.FILE_PRIVATE | V.FILE_SHARED) ~= 0 then return "file" end
+  if status & V.VSYSCALL ~= 0 then return "vsyscall" end
+  if status & V.VVAR ~= 0 then return "vvar" end
+  if status & V.VDSO ~= 0 then return "vdso" end
+  if status & V.AIORING ~= 0 then return "aio" end
+  if status & V.SOCKET ~= 0 then return "packet" end
+  return "anon"
+end
+
+-- vma_entry.flags: mmap's flags (linux/mman.h); the stack grows down.
+dir.MAP_GROWSDOWN = 0x0100
+
+--- dir.vma_role(vma) -> "heap", "stack" or nil: what an anonymous
+--- mapping (a vma_entry) is used for. criu marks the heap; it does not
+--- mark [stack], which is the anonymous mapping that grows down
+--- (MAP_GROWSDOWN in vma.flags).
+function dir.vma_role(vma)
+  local st = vma.status
+  if st & dir.VMA.HEAP ~= 0 then return "heap" end
+  if st & dir.VMA.STACK ~= 0 then return "stack" end
+  if dir.vma_kind(st) == "anon" and (vma.flags or 0) & dir.MAP_GROWSDOWN ~= 0 then return "stack" end
+  return nil
+end
+
+--- dir.shmem_pagemap_name(shmid) -> "pagemap-shmem-<shmid>": the pagemap
+--- of a shared memory segment (anon shared, SysV shm, memfd).
+function dir.shmem_pagemap_name(shmid)
+  return "pagemap-shmem-" .. tostring(shmid)
+end
+
+--- d:shmem_pagemap(shmid) -> pagemap_head, list of pagemap_entry of that
+--- shared memory (addresses are offsets into it) | nil, message, errno.
+function Dir:shmem_pagemap(shmid)
+  local name = dir.shmem_pagemap_name(shmid)
+  local img, err, errno = typed_image(self, name, "PAGEMAP")
+  if not img then return nil, err, errno end
+  local head, entries = img[1], {}
+  if not head then error(self._prefix .. name .. ".img: no entry", 0) end
+  for k = 2, #img do entries[k - 1] = img[k] end
+  return head, entries
+end
+
+--- d:memfd_inode(inode_id) -> memfd_inode_entry of memfd.img (name, size,
+--- shmid of its pagemap-shmem, seals) | nil.
+function Dir:memfd_inode(inode_id)
+  local byid = self._memfd_inodes
+  if not byid then
+    byid = {}
+    local img = typed_image(self, "memfd", "MEMFD_INODE")
+    if img then
+      for _, e in img:entries() do byid[e.inode_id] = e end
+    end
+    self._memfd_inodes = byid
+  end
+  return byid[inode_id]
+end
+
+--- d:sysv_shm(ipc_ns_id, shmid) -> ipc_shm_entry (desc.key, desc.id, size,
+--- in_pagemaps) of ipcns-shm-<ipc_ns_id> | nil.
+function Dir:sysv_shm(ipc_ns_id, shmid)
+  if ipc_ns_id == nil then return nil end
+  self._sysv = self._sysv or {}
+  local byid = self._sysv[ipc_ns_id]
+  if not byid then
+    byid = {}
+    local img = typed_image(self, "ipcns-shm-" .. tostring(ipc_ns_id), "IPCNS_SHM")
+    if img then
+      for _, e in img:entries() do byid[e.desc.id] = e end
+    end
+    self._sysv[ipc_ns_id] = byid
+  end
+  return byid[shmid]
+end
+
+---------------------------------------------------------------------------
+-- Every file, and the sockets among them.
+
+--- d:files() -> list of every file_entry (files.img's, then the entries of
+--- legacy per-type images not already there), in the file_entry shape of
+--- d:file().
+function Dir:files()
+  if self._all_files then return self._all_files end
+  local list, seen = {}, {}
+  local img = typed_image(self, "files", "FILES")
+  if img then
+    for _, e in img:entries() do
+      list[#list + 1] = e
+      seen[e.type .. "." .. tostring(e.id)] = true
+    end
+  end
+  for _, ftype in ipairs(LEGACY_ORDER) do
+    local ft = dir.FILE_TYPES[ftype]
+    local limg = self:image(ft.legacy)
+    if limg then
+      for _, e in limg:entries() do
+        if e.id ~= nil and not seen[ftype .. "." .. tostring(e.id)] then
+          list[#list + 1] = { type = ftype, id = e.id, [ft.field] = e }
+        end
+      end
+    end
+  end
+  self._all_files = list
+  return list
+end
+
+-- Socket families, types and states by number (linux/socket.h, net.h,
+-- tcp_states.h) as criu saves them.
+dir.AF = { [1] = "unix", [2] = "inet", [10] = "inet6", [16] = "netlink", [17] = "packet" }
+dir.SOCK = { [1] = "stream", [2] = "dgram", [3] = "raw", [4] = "rdm", [5] = "seqpacket",
+  [10] = "packet" }
+dir.TCP_STATE = { [1] = "established", [2] = "syn-sent", [3] = "syn-recv", [4] = "fin-wait1",
+  [5] = "fin-wait2", [6] = "time-wait", [7] = "close", [8] = "close-wait", [9] = "last-ack",
+  [10] = "listen", [11] = "closing", [12] = "new-syn-recv" }
+local SOCKET_FAMILY = { UNIXSK = 1, PACKETSK = 17, NETLINKSK = 16 }
+
+--- d:sockets() -> list of { id=, ftype= ("UNIXSK", "INETSK", "PACKETSK",
+--- "NETLINKSK"), family=, type=, state= (names of dir.AF, dir.SOCK,
+--- dir.TCP_STATE, or the number), protocol=, entry= (the socket's entry) }.
+function Dir:sockets()
+  local list = {}
+  for _, f in ipairs(self:files()) do
+    local ft = dir.FILE_TYPES[f.type]
+    local e = ft and f[ft.field]
+    local family = SOCKET_FAMILY[f.type] or (f.type == "INETSK" and e and e.family)
+    if family and e then
+      local stype = e.type  -- netlink_sk_entry does not keep it
+      list[#list + 1] = {
+        id = f.id, ftype = f.type, entry = e, protocol = e.protocol,
+        family = dir.AF[family] or family,
+        type = stype and (dir.SOCK[stype] or stype),
+        state = e.state and (dir.TCP_STATE[e.state] or e.state),
+      }
+    end
+  end
+  return list
+end
+
+---------------------------------------------------------------------------
+-- Namespaces: ids-PID's *_ns_id name them; their images carry the id.
+
+--- dir.NAMESPACES: each kind, the field of task_kobj_ids_entry, and the
+--- image kinds that hold a namespace's state ("<kind>-<ns id>").
+dir.NAMESPACES = {
+  { kind = "pid", field = "pid_ns_id", images = { "pidns" } },
+  { kind = "net", field = "net_ns_id",
+    images = { "netns", "netdev", "ifaddr", "route", "route6", "rule", "nftables",
+      "iptables", "ip6tables", "netnf-ct", "netnf-exp" } },
+  { kind = "ipc", field = "ipc_ns_id", images = { "ipcns-var", "ipcns-shm", "ipcns-sem", "ipcns-msg" } },
+  { kind = "uts", field = "uts_ns_id", images = { "utsns" } },
+  { kind = "mnt", field = "mnt_ns_id", images = { "mountpoints" } },
+  { kind = "user", field = "user_ns_id", images = { "userns" } },
+  { kind = "cgroup", field = "cgroup_ns_id", images = {} },
+  { kind = "time", field = "time_ns_id", images = { "timens" } },
+}
+
+--- d:namespaces() -> list, in dir.NAMESPACES order then by id, of
+--- { kind=, id=, pids= {pid, ...} (the tasks in it), root= (whether it is
+--- criu's own, inventory root_ids), images= {name, ...} (its images) }.
+function Dir:namespaces()
+  local found, list = {}, {}
+  local function add(ns, id, pid)
+    if id == nil then return end
+    local key = ns.kind .. "." .. id
+    local n = found[key]
+    if not n then
+      n = { kind = ns.kind, id = id, pids = {}, root = false, images = {} }
+      found[key] = n
+      list[#list + 1] = n
+    end
+    if pid then n.pids[#n.pids + 1] = pid else n.root = true end
+  end
+  local inv = self:has("inventory") and self:inventory()
+  for _, t in ipairs(self:tasks() or {}) do
+    local ids = self:ids(t.pid)
+    if ids then
+      for _, ns in ipairs(dir.NAMESPACES) do add(ns, ids[ns.field], t.pid) end
+    end
+  end
+  if inv and inv.root_ids then
+    for _, ns in ipairs(dir.NAMESPACES) do add(ns, inv.root_ids[ns.field], nil) end
+  end
+  local order = {}
+  for i, ns in ipairs(dir.NAMESPACES) do order[ns.kind] = i end
+  table_sort(list, function(a, b)
+    if a.kind ~= b.kind then return order[a.kind] < order[b.kind] end
+    return a.id < b.id
+  end)
+  local owner = {}
+  for _, ns in ipairs(dir.NAMESPACES) do
+    for _, k in ipairs(ns.images) do owner[k] = ns.kind end
+  end
+  for _, name in ipairs(self:names()) do
+    local k, id = dir.kind(name)
+    local kind = owner[k]
+    local n = kind and id and found[kind .. "." .. id]
+    if n then n.images[#n.images + 1] = name end
+  end
+  return list
+end
+
+---------------------------------------------------------------------------
+-- Incremental dumps: `parent` is a link to the previous dump's directory.
+
+--- d:parent() -> the parent dump as a dir | nil (no `parent` link, or it
+--- leads nowhere). Opened once.
+function Dir:parent()
+  local p = self._parent
+  if p == nil then
+    p = dir.open(self._prefix .. "parent") or false
+    self._parent = p
+  end
+  return p or nil
 end
 
 return dir

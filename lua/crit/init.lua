@@ -25,6 +25,12 @@ function crit.new(magic)
   return Image.new(magic)
 end
 
+--- dir(path) -> a checkpoint directory (crit.dir) | nil, message, errno:
+--- its images by name, the process tree, files, sockets, namespaces.
+function crit.dir(path)
+  return require("crit.dir").open(path)
+end
+
 --- Every image type: { {name=, magic=, raw=}, ... }.
 crit.magics = core.magics
 

@@ -28,23 +28,17 @@ local dir = require "crit.dir"
 local ipairs, pairs, setmetatable, type, error, tostring = ipairs, pairs, setmetatable, type, error, tostring
 local math_min, string_format, string_rep = math.min, string.format, string.rep
 local table_concat, table_sort = table.concat, table.sort
-local io_open = io.open
 local coroutine_wrap, coroutine_yield = coroutine.wrap, coroutine.yield
 local ult = math.ult
 
 local memory = {}
 
 -- criu/include/pagemap.h
-local PE_PARENT, PE_LAZY, PE_PRESENT = 1, 2, 4
+local PE_PARENT, PE_LAZY, PE_PRESENT = dir.PE.PARENT, dir.PE.LAZY, dir.PE.PRESENT
 memory.PE_PARENT, memory.PE_LAZY, memory.PE_PRESENT = PE_PARENT, PE_LAZY, PE_PRESENT
 
--- criu/include/image.h: vma_entry.status bits.
-local VMA = {
-  REGULAR = 1 << 0, STACK = 1 << 1, VSYSCALL = 1 << 2, VDSO = 1 << 3,
-  HEAP = 1 << 5, FILE_PRIVATE = 1 << 6, FILE_SHARED = 1 << 7,
-  ANON_SHARED = 1 << 8, ANON_PRIVATE = 1 << 9, SYSVIPC = 1 << 10,
-  SOCKET = 1 << 11, VVAR = 1 << 12, AIORING = 1 << 13, MEMFD = 1 << 14,
-}
+-- vma_entry.status bits (criu/include/image.h), as crit.dir has them.
+local VMA = dir.VMA
 memory.VMA = VMA
 
 local AT_PAGESZ = 6
@@ -60,25 +54,10 @@ function memory.open_dir(path)
   return dir.open(path)
 end
 
--- MISSING IN crit.dir: memfd.img (MEMFD_INODE) by inode id. A memfd file
--- entry names its inode; the inode has the shmid of the memfd's pages.
+-- memfd.img (MEMFD_INODE) by inode id: a memfd file entry names its
+-- inode; the inode has the shmid of the memfd's pages.
 local function memfd_inode(d, inode_id)
-  local byid = d._memfd_inodes
-  if not byid then
-    byid = {}
-    local img = d:image("memfd")
-    if img then
-      for _, e in img:entries() do byid[e.inode_id] = e end
-    end
-    d._memfd_inodes = byid
-  end
-  return byid[inode_id]
-end
-
-local function exists(path)
-  local f = io_open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
+  return d:memfd_inode(inode_id)
 end
 
 ---------------------------------------------------------------------------
@@ -89,13 +68,8 @@ end
 local Source = {}
 Source.__index = Source
 
--- The flags criu's pagemap.c gives old entries (init_compat_pagemap_entry):
--- in_parent means PE_PARENT; no flags at all means PE_PRESENT.
-local function entry_flags(e)
-  if e.in_parent then return PE_PARENT end
-  if e.flags == nil then return PE_PRESENT end
-  return e.flags
-end
+-- The flags criu's pagemap.c gives old entries (crit.dir knows them).
+local entry_flags = dir.pagemap_flags
 
 local function sort_entries(src)
   local n, order = src.n, {}
@@ -165,9 +139,9 @@ function Source:parent()
   local p = self._parent
   if p ~= nil then return p end
   p = false
-  local parent_dir = self.d.path .. "/parent"
-  if exists(parent_dir .. "/" .. self.name .. ".img") then
-    p = load_source(assert(dir.open(parent_dir)), self.name, self.page_size) or false
+  local parent_dir = self.d:parent()
+  if parent_dir and parent_dir:has(self.name) then
+    p = load_source(parent_dir, self.name, self.page_size) or false
   end
   self._parent = p
   return p
@@ -249,17 +223,7 @@ local function perms(v)
     .. ((v.status & (VMA.ANON_SHARED | VMA.FILE_SHARED | VMA.SYSVIPC) ~= 0) and "s" or "p")
 end
 
-local function kind_of(status)
-  if status & VMA.SYSVIPC ~= 0 then return "sysv-shm" end
-  if status & VMA.MEMFD ~= 0 then return "memfd" end
-  if status & VMA.ANON_SHARED ~= 0 then return "anon-shared" end
-  if status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then return "file" end
-  if status & VMA.VSYSCALL ~= 0 then return "vsyscall" end
-  if status & VMA.VVAR ~= 0 then return "vvar" end
-  if status & VMA.VDSO ~= 0 then return "vdso" end
-  if status & VMA.AIORING ~= 0 then return "aio" end
-  return "anon"
-end
+local kind_of = dir.vma_kind
 
 local function file_name(d, id)
   local f = d:file(id)
@@ -289,12 +253,8 @@ end
 -- the key is in ipcns-shm-<ipc ns id>.img, the ns id in ids-PID.img.
 local function sysv_name(d, pid, shmid)
   local ids = d:ids(pid)
-  local shm = ids and ids.ipc_ns_id and d:image("ipcns-shm-" .. ids.ipc_ns_id)
-  if shm then
-    for _, e in shm:entries() do
-      if e.desc.id == shmid then return string_format("/SYSV%08x (deleted)", e.desc.key) end
-    end
-  end
+  local shm = ids and d:sysv_shm(ids.ipc_ns_id, shmid)
+  if shm then return string_format("/SYSV%08x (deleted)", shm.desc.key) end
   return nil
 end
 
@@ -372,7 +332,7 @@ end
 function Memory:shmem_source(shmid)
   local s = self.shmem[shmid]
   if s == nil then
-    s = load_source(self.d, "pagemap-shmem-" .. tostring(shmid), self.page_size) or false
+    s = load_source(self.d, dir.shmem_pagemap_name(shmid), self.page_size) or false
     self.shmem[shmid] = s
   end
   return s

@@ -170,7 +170,7 @@ local function vma_what(vma, file_name, vma_ids)
     fn = " [vsyscall]"
   elseif st & VMA.VDSO ~= 0 then
     fn = " [vdso]"
-  elseif vma.flags & 0x0100 ~= 0 then -- MAP_GROWSDOWN
+  elseif vma.flags & dirlib.MAP_GROWSDOWN ~= 0 then
     fn = " [stack?]"
   else
     fn = ""

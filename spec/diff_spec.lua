@@ -1,0 +1,176 @@
+-- crit.diff and `crit.lua diff`: copies of fixture dumps, edited with the
+-- Lua API, against the originals.
+local S = require "spec.support"
+local crit = require "crit"
+local diff = require "crit.diff"
+
+local FIX = "spec/fixtures/corpus"
+
+local function sh(cmdline)
+  local tmp = S.tmpdir()
+  local _, _, code = os.execute("( " .. cmdline .. " ) >" .. tmp .. "/out 2>" .. tmp .. "/err")
+  return { code = code, out = S.read(tmp .. "/out"), err = S.read(tmp .. "/err") }
+end
+
+-- A copy of a fixture dump in a fresh temporary directory.
+local function copy(name)
+  local to = S.tmpdir() .. "/" .. name
+  assert(os.execute("cp -r " .. FIX .. "/" .. name .. " " .. to))
+  return to
+end
+
+local function edit(path, fn)
+  local img = assert(crit.open(path))
+  fn(img)
+  assert(img:write(path))
+end
+
+describe("crit.diff", function()
+  after_each(S.cleanup)
+
+  it("finds nothing between a dump and its copy", function()
+    local b = copy("sleep")
+    assert.same({}, diff.dirs(FIX .. "/sleep", b))
+    local res = sh("./crit.lua diff " .. FIX .. "/sleep " .. b)
+    assert.equal(0, res.code)
+    assert.equal("", res.out)
+    assert.equal("", res.err)
+  end)
+
+  it("finds exactly the field that was changed, with old and new", function()
+    local b = copy("sleep")
+    edit(b .. "/core-30956.img", function(img) img[1].tc.comm = "renamed" end)
+    local changes = diff.dirs(FIX .. "/sleep", b)
+    assert.same({ { image = "core-30956", entry = 1, what = "changed", path = "tc.comm",
+      old = "sleep", new = "renamed" } }, changes)
+    local res = sh("./crit.lua diff " .. FIX .. "/sleep " .. b)
+    assert.equal(1, res.code)
+    assert.equal('core-30956[1] tc.comm: "sleep" -> "renamed"\n', res.out)
+    assert.equal("", res.err)
+    assert.equal(1, sh("./crit.lua diff -q " .. FIX .. "/sleep " .. b).code)
+    assert.equal("", sh("./crit.lua diff -q " .. FIX .. "/sleep " .. b).out)
+  end)
+
+  it("names list elements and prints uint64 above 2^63 unsigned too", function()
+    local b = copy("sleep")
+    edit(b .. "/mm-30956.img", function(img) img[1].vmas[2].start = 0xffffffffff600000 end)
+    local old = assert(crit.open(FIX .. "/sleep/mm-30956.img"))[1].vmas[2].start
+    local res = sh("./crit.lua diff " .. FIX .. "/sleep " .. b)
+    assert.equal(1, res.code)
+    assert.equal(string.format("mm-30956[1] vmas[2].start: %d -> -10485760 (uint64 18446744073699065856)\n",
+      old), res.out)
+  end)
+
+  it("lists images only in one side", function()
+    local b = copy("sleep")
+    os.remove(b .. "/timens-0.img")
+    assert(os.execute("cp " .. b .. "/fs-30956.img " .. b .. "/fs-4242.img"))
+    local res = sh("./crit.lua diff " .. FIX .. "/sleep " .. b)
+    assert.equal(1, res.code)
+    assert.equal("fs-4242: only in the second\ntimens-0: only in the first\n", res.out)
+    assert.same({ { image = "fs-4242", what = "added" }, { image = "timens-0", what = "removed" } },
+      diff.dirs(FIX .. "/sleep", b))
+  end)
+
+  it("finds entries added or removed", function()
+    local b = copy("sleep")
+    edit(b .. "/fdinfo-2.img", function(img) img:remove() end)
+    assert.same({ { image = "fdinfo-2", entry = 3, what = "removed" } }, diff.dirs(FIX .. "/sleep", b))
+    assert.same({ { image = "fdinfo-2", entry = 3, what = "added" } }, diff.dirs(b, FIX .. "/sleep"))
+  end)
+
+  it("compares payloads as bytes and says their sizes", function()
+    local b = copy("pyfds")
+    local e = assert(crit.open(FIX .. "/pyfds/pipes-data.img"))[1]
+    edit(b .. "/pipes-data.img", function(img)
+      img[1].extra = string.rep("x", #e.extra)
+    end)
+    local res = sh("./crit.lua diff " .. FIX .. "/pyfds " .. b)
+    assert.equal(1, res.code)
+    assert.equal(string.format("pipes-data[1]: payload differs (%d bytes -> %d bytes)\n", #e.extra, #e.extra),
+      res.out)
+  end)
+
+  it("compares raw images as bytes", function()
+    local b = copy("sleep")
+    local pages = S.read(b .. "/pages-1.img")
+    S.write(b .. "/pages-1.img", pages:sub(1, 5000) .. "X" .. pages:sub(5002))
+    local changes = diff.dirs(FIX .. "/sleep", b)
+    assert.same({ { image = "pages-1", what = "bytes", old = #pages, new = #pages, offset = 5000 } }, changes)
+    assert.equal(string.format("pages-1: bytes differ from offset 5000 (%d bytes -> %d bytes)", #pages, #pages),
+      diff.format(changes[1]))
+  end)
+
+  it("compares images in memory, decoding only entries whose bytes differ", function()
+    local a = assert(crit.open(FIX .. "/misc/pstree.img"))
+    local b = assert(crit.open(FIX .. "/misc/pstree.img"))
+    assert.same({}, diff.images(a, b, "pstree"))
+    assert.is_nil(next(a._slots))
+    b[3].pgid = 1
+    local changes = diff.images(a, b, "pstree")
+    assert.equal(1, #changes)
+    assert.equal("pgid", changes[1].path)
+    assert.equal(3, changes[1].entry)
+    assert.is_nil(rawget(a._slots, 1))
+    assert.same({ { path = "x[2]", old = 2, new = 5 }, { path = "y", old = nil, new = "s" } },
+      diff.entries({ x = { 1, 2 } }, { x = { 1, 5 }, y = "s" }))
+    assert.equal("9223372036854775809", diff.value(math.mininteger + 1))
+    assert.equal("-1000 (uint64 18446744073709550616)", diff.value(-1000))
+    assert.equal('"a"', diff.value("a"))
+    assert.equal("<2 bytes: 00ff>", diff.value("\0\255"))
+  end)
+
+  it("takes dir objects as they are in memory (transform --dry-run)", function()
+    local a, b = assert(crit.dir(FIX .. "/sleep")), assert(crit.dir(FIX .. "/sleep"))
+    assert(a:tasks())
+    assert.equal("sleep", b:tasks()[1].comm)  -- read, not changed
+    assert.same({}, diff.dirs(a, b))
+    b:image("core-30956")[1].tc.comm = "x"
+    b:set_image("timens-0", nil)
+    local fs = crit.new("FS")
+    fs:append({ cwd_id = 1, root_id = 2, umask = 18 })
+    b:set_image("fs-9", fs)
+    assert.equal('core-30956[1] tc.comm: "sleep" -> "x"\nfs-9: only in the second\n'
+      .. "timens-0: only in the first\n", diff.text(diff.dirs(a, b)))
+  end)
+
+  it("reports a header change, and entries encoded differently with the same fields", function()
+    local b = copy("sleep")
+    edit(b .. "/fs-30956.img", function(img) img:set_version("1.0") end)
+    assert.same({ { image = "fs-30956", what = "header", path = "version", old = "1.1", new = "1.0" } },
+      diff.dirs(FIX .. "/sleep", b))
+    local fields = S.key(1, 0) .. S.varint(1) .. S.key(2, 0) .. S.varint(2)
+    local plain = crit.load(S.image({ S.IMG_COMMON, S.MAGIC.FS }, { fields }), "fs-1.img")
+    -- cwd_id = 1 as an overlong varint: the same value in two bytes
+    local overlong = S.key(1, 0) .. "\x81\x00" .. S.key(2, 0) .. S.varint(2)
+    local other = crit.load(S.image({ S.IMG_COMMON, S.MAGIC.FS }, { overlong }), "fs-1.img")
+    local changes = diff.images(plain, other, "fs-1")
+    assert.same({ { image = "fs-1", entry = 1, what = "encoding", old = 4, new = 5 } }, changes)
+    assert.equal("fs-1[1]: same fields, encoded differently (4 bytes -> 5 bytes)", diff.format(changes[1]))
+    -- fields the schema does not know are compared as their bytes
+    local unknown = crit.load(S.image({ S.IMG_COMMON, S.MAGIC.FS }, { fields .. S.key(99, 0) .. S.varint(7) }),
+      "fs-1.img")
+    changes = diff.images(plain, unknown, "fs-1")
+    assert.equal(1, #changes)
+    assert.equal("changed", changes[1].what)
+  end)
+
+  it("compares two image files", function()
+    local b = copy("sleep")
+    edit(b .. "/core-30956.img", function(img) img[1].tc.comm = "renamed" end)
+    local res = sh("./crit.lua diff " .. FIX .. "/sleep/core-30956.img " .. b .. "/core-30956.img")
+    assert.equal(1, res.code)
+    assert.equal('core-30956[1] tc.comm: "sleep" -> "renamed"\n', res.out)
+  end)
+
+  it("fails with a message, and exit 2 on wrong usage", function()
+    local res = sh("./crit.lua diff " .. FIX .. "/sleep /no/such/dump")
+    assert.equal(1, res.code)
+    assert.equal("", res.out)
+    assert.matches("^crit.lua: /no/such/dump", res.err)
+    assert.equal(2, sh("./crit.lua diff " .. FIX .. "/sleep").code)
+    local help = sh("./crit.lua diff --help")
+    assert.equal(0, help.code)
+    assert.matches("Exit status:", help.out, 1, true)
+  end)
+end)
