@@ -1,0 +1,294 @@
+-- crit.check: find what in a checkpoint directory would make `criu restore`
+-- fail or lose data. Runs checks, each a function of the directory, and
+-- collects their findings.
+--
+-- A check is a Lua function check(d, report) -> nil | list of findings:
+--   d       the crit.dir object of the dump (d:tasks(), d:image(name), ...)
+--   report  report(severity, image, entry, path, message): one finding.
+--           severity "error" (restore fails or loses data) or "warning"
+--           (restore needs an option, or something looks wrong but works);
+--           image the file name ("mm-1.img"); entry the 1-based entry
+--           index (as img[i]) or nil; path the field path inside the entry
+--           ("vmas[3].start") or nil; message what is wrong.
+-- It may instead return a list of { severity=, image=, entry=, path=,
+-- message= } tables. A module file for `--with` returns the function, or a
+-- table { name =, summary =, run = function(d, report) }. See docs/checks.md.
+--
+-- An error raised by a check becomes one finding of that check, unless the
+-- check had read an image that the decode check reported corrupt.
+local dirlib = require "crit.dir"
+
+local ipairs, pairs, type, pcall, tostring, tonumber, error, require, loadfile, setmetatable =
+  ipairs, pairs, type, pcall, tostring, tonumber, error, require, loadfile, setmetatable
+local string_format, table_sort, table_concat = string.format, table.sort, table.concat
+local ult = math.ult
+
+local check = {}
+
+--- The built-in checks, in the order they run: crit.checks.<name>.
+check.BUILTIN = {
+  "inventory", "decode", "payloads", "tree", "tasks", "ids", "cgroups", "mounts", "seccomp", "fds", "files",
+  "locks", "pipes", "sockets", "tcp", "vmas", "pagemap", "pages", "shmem", "parent",
+}
+
+check.SEVERITIES = { error = true, warning = true }
+
+-- criu/include/pagemap.h
+check.PE_PARENT, check.PE_LAZY, check.PE_PRESENT = 1, 2, 4
+
+---------------------------------------------------------------------------
+-- Helpers for checks (built-in and user-written).
+
+--- check.files_in(path) -> sorted list of the names in a directory.
+function check.files_in(path)
+  local names = {}
+  local ok, lfs = pcall(require, "lfs")
+  if ok then
+    for name in lfs.dir(path) do
+      if name ~= "." and name ~= ".." then names[#names + 1] = name end
+    end
+  else
+    local p = io.popen("ls -1A '" .. path:gsub("'", "'\\''") .. "' 2>/dev/null")
+    for name in p:lines() do names[#names + 1] = name end
+    p:close()
+  end
+  table_sort(names)
+  return names
+end
+
+--- check.image_names(d, pattern) -> the image names (no ".img") in the
+--- directory whose file name matches the Lua pattern, sorted.
+function check.image_names(d, pattern)
+  local out = {}
+  for _, f in ipairs(check.files_in(d.path)) do
+    local name = f:match("^(.*)%.img$")
+    if name and f:match(pattern) then out[#out + 1] = name end
+  end
+  return out
+end
+
+--- check.state(d, task) -> "alive", "dead", "zombie", "stopped", a number,
+--- or nil when the task has no core image (the tasks check reports that).
+--- A corrupt core (the decode check's to report) reads as nil too, so that
+--- one bad image does not stop the checks of every other task.
+function check.state(d, t)
+  if not d:has("core-" .. t.pid) then return nil end
+  local ok, s = pcall(function() return t.state end)
+  if ok then return s end
+  return nil
+end
+
+--- check.zombie(d, pid) -> whether the core image of pid says the task is
+--- a zombie (criu saves it as dead). criu leaves a zombie's thread list in
+--- pstree.img undefined.
+--- A corrupt core (the decode check's to report) reads as not a zombie.
+function check.zombie(d, pid)
+  if not d:has("core-" .. pid) then return false end
+  local ok, core = pcall(d.core, d, pid)
+  local s = ok and core.tc and dirlib.TASK_STATES[core.tc.task_state]
+  return s == "dead" or s == "zombie"
+end
+
+--- check.needs_memory(d, task) -> whether criu dumped the task's ids, mm,
+--- fs and pagemap: every task but a zombie (criu saves it as dead).
+function check.needs_memory(d, t)
+  local s = check.state(d, t)
+  return s ~= nil and s ~= "dead" and s ~= "zombie"
+end
+
+--- check.live_tasks(d) -> the tasks that have their memory and files
+--- dumped (not zombies, core present); {} when pstree is missing.
+function check.live_tasks(d)
+  local tasks = d:tasks()
+  local out = {}
+  for _, t in ipairs(tasks or {}) do
+    if check.needs_memory(d, t) then out[#out + 1] = t end
+  end
+  return out
+end
+
+local AT_PAGESZ = 6
+
+--- check.page_size(d, pid) -> the task's page size from its auxv, or 4096.
+function check.page_size(d, pid)
+  local mm = pid and d:has("mm-" .. pid) and d:mm(pid)
+  local auxv = mm and mm.mm_saved_auxv
+  if auxv then
+    for i = 1, #auxv - 1, 2 do
+      if auxv[i] == AT_PAGESZ and auxv[i + 1] > 0 then return auxv[i + 1] end
+    end
+  end
+  return 4096
+end
+
+--- check.entry_flags(pagemap_entry) -> PE_* flags, as criu reads old
+--- entries: in_parent means PE_PARENT, no flags at all PE_PRESENT.
+function check.entry_flags(e)
+  if e.in_parent then return check.PE_PARENT end
+  if e.flags == nil then return check.PE_PRESENT end
+  return e.flags
+end
+
+check.nr_pages = dirlib.nr_pages
+
+--- check.pagemap_runs(img, report, bound) checks the entries 2.. of a
+--- pagemap image: page-aligned, sorted, not overlapping, and (when bound is
+--- given) ending at or below bound. Returns the present page count.
+function check.pagemap_runs(img, file, page_size, report, bound)
+  local present, prev_start, prev_end = 0, nil, nil
+  for k, e in img:entries() do
+    if k > 1 then
+      local vaddr, n = e.vaddr, check.nr_pages(e) or 0
+      local stop = vaddr + n * page_size
+      if vaddr % page_size ~= 0 then
+        report("error", file, k, "vaddr", string_format("0x%x is not page-aligned", vaddr))
+      end
+      if n == 0 then
+        report("warning", file, k, "nr_pages", "an entry of no pages")
+      end
+      if prev_start and ult(vaddr, prev_start) then
+        report("error", file, k, "vaddr", string_format(
+          "0x%x: entries not sorted (entry %d starts at 0x%x)", vaddr, k - 1, prev_start))
+      elseif prev_end and ult(vaddr, prev_end) then
+        report("error", file, k, "vaddr", string_format(
+          "0x%x overlaps entry %d (0x%x-0x%x)", vaddr, k - 1, prev_start, prev_end))
+      end
+      if bound and ult(bound, stop) then
+        report("error", file, k, "nr_pages", string_format(
+          "0x%x-0x%x goes past the end of the segment (0x%x bytes)", vaddr, stop, bound))
+      end
+      if check.entry_flags(e) & check.PE_PRESENT ~= 0 then present = present + n end
+      prev_start, prev_end = vaddr, stop
+    end
+  end
+  return present
+end
+
+---------------------------------------------------------------------------
+-- Running checks.
+
+--- check.load(path) -> { name =, run = } from a user's check file.
+function check.load(path)
+  local chunk, err = loadfile(path)
+  if not chunk then return nil, err end
+  local ok, mod = pcall(chunk)
+  if not ok then return nil, path .. ": " .. tostring(mod) end
+  local name = path:match("([^/]+)%.lua$") or path
+  if type(mod) == "function" then return { name = name, run = mod } end
+  if type(mod) == "table" and type(mod.run) == "function" then
+    return { name = mod.name or name, summary = mod.summary, run = mod.run }
+  end
+  return nil, path .. ": a check file must return a function or a table with run"
+end
+
+--- check.builtin(name) -> the built-in check { name, summary, run }.
+function check.builtin(name)
+  return require("crit.checks." .. name)
+end
+
+-- The image a core error names: "/x/mm-1.img: entry 1 ..." -> "mm-1.img".
+local function image_of(msg)
+  return msg:match("([%w%._%-]+%.img):") or msg:match("/(stats%-%w+):")
+end
+
+--- check.parse_error(msg) -> image, entry, path, what: the parts of a
+--- decode error "FILE: entry N at offset X: field.path: what".
+function check.parse_error(msg)
+  msg = tostring(msg):gsub("^[^\n]-%.lua:%d+: ", "", 1)
+  local image = image_of(msg)
+  local entry, rest = msg:match(": entry (%d+) at offset %d+: (.*)$")
+  if not entry then
+    rest = msg:match("offset %d+: (.*)$") or msg:match("%.img: (.*)$") or msg
+    return image, nil, nil, rest
+  end
+  local path, what = rest:match("^([%w_%.%[%]]+): (.*)$")
+  if path then return image, tonumber(entry), path, what end
+  return image, tonumber(entry), nil, rest
+end
+
+local SEVERITY_ORDER = { error = 1, warning = 2 }
+
+-- The file name of an image name, as crit.dir names files.
+local function image_file(name)
+  if name:find("%.img$") or name:find("^stats%-") or name == "irmap-cache" then return name end
+  return name .. ".img"
+end
+
+-- A view of d for one check that notes which images the check reads: when
+-- the check fails on an image the decode check found corrupt, the decode
+-- finding already says what is wrong.
+local function watched(d)
+  local read = {}
+  local view = setmetatable({}, { __index = d })
+  function view.image(self, name)
+    read[image_file(name)] = true
+    return d.image(self, name)
+  end
+  return view, read
+end
+
+--- check.run(d [, checks]) -> findings, each { severity, check, image,
+--- entry, path, message }, errors first, then in the order found.
+--- checks: a list of { name =, run = } (default: every built-in check).
+function check.run(d, checks)
+  if not checks then
+    checks = {}
+    for _, name in ipairs(check.BUILTIN) do checks[#checks + 1] = check.builtin(name) end
+  end
+  local findings, broken, failures = {}, d.broken_images or {}, {}
+  d.broken_images = broken
+  for _, c in ipairs(checks) do
+    local view, read = watched(d)
+    local function report(severity, image, entry, path, message)
+      if not check.SEVERITIES[severity] then
+        error("report: severity must be 'error' or 'warning', got " .. tostring(severity), 2)
+      end
+      findings[#findings + 1] = {
+        severity = severity, check = c.name, image = image, entry = entry,
+        path = path, message = tostring(message),
+      }
+    end
+    local ok, result = pcall(c.run, view, report)
+    if not ok then
+      failures[#failures + 1] = { report = report, read = read, err = result }
+    elseif type(result) == "table" then
+      for _, f in ipairs(result) do
+        report(f.severity or "error", f.image, f.entry, f.path, f.message)
+      end
+    end
+  end
+  -- Decided once every check ran: the decode check may come later.
+  for _, fail in ipairs(failures) do
+    local image, entry, path, what = check.parse_error(fail.err)
+    local explained = image and broken[image]
+    for file in pairs(fail.read) do explained = explained or broken[file] end
+    if not explained then fail.report("error", image, entry, path, "check failed: " .. what) end
+  end
+  for i, f in ipairs(findings) do f.order = i end
+  table_sort(findings, function(a, b)
+    local sa, sb = SEVERITY_ORDER[a.severity], SEVERITY_ORDER[b.severity]
+    if sa ~= sb then return sa < sb end
+    return a.order < b.order
+  end)
+  for _, f in ipairs(findings) do f.order = nil end
+  return findings
+end
+
+--- check.where(finding) -> "mm-1.img entry 1 vmas[3].start".
+function check.where(f)
+  local parts = { f.image or "(dump)" }
+  if f.entry then parts[#parts + 1] = "entry " .. f.entry end
+  if f.path then parts[#parts + 1] = f.path end
+  return table_concat(parts, " ")
+end
+
+--- check.counts(findings) -> errors, warnings.
+function check.counts(findings)
+  local e, w = 0, 0
+  for _, f in ipairs(findings) do
+    if f.severity == "error" then e = e + 1 else w = w + 1 end
+  end
+  return e, w
+end
+
+return check

@@ -1,0 +1,58 @@
+-- Check: each pages-N.img is exactly as large as the pages present in the
+-- pagemap that points to it (pagemap-PID.img or pagemap-shmem-N.img), and
+-- every pages image belongs to one pagemap.
+local check = require "crit.check"
+
+local ipairs, pcall, tonumber, string_format = ipairs, pcall, tonumber, string.format
+local math_tointeger = math.tointeger
+
+local function run(d, report)
+  local owner = {}      -- pages id -> pagemap file
+  local ps = 4096
+  local first = check.live_tasks(d)[1]
+  if first then ps = check.page_size(d, first.pid) end
+  for _, name in ipairs(check.image_names(d, "^pagemap%-")) do
+    local file = name .. ".img"
+    local img = d:image(name)
+    if img and img.magic == "PAGEMAP" and not (d.broken_images or {})[file] and #img > 0 then
+      local id = img[1].pages_id
+      local present = 0
+      for k, e in img:entries() do
+        if k > 1 and check.entry_flags(e) & check.PE_PRESENT ~= 0 then
+          present = present + (check.nr_pages(e) or 0)
+        end
+      end
+      if owner[id] then
+        report("error", file, 1, "pages_id", string_format("pages-%d.img is also %s's", id, owner[id]))
+      end
+      owner[id] = owner[id] or file
+      local pages = d:image("pages-" .. id)
+      local need = present * ps
+      if not pages then
+        if present > 0 then
+          report("error", file, 1, "pages_id", string_format(
+            "pages-%d.img is missing (%d pages present)", id, present))
+        end
+      else
+        local ok, have = pcall(function() return pages._index:info().size end)
+        if ok and have ~= need then
+          report("error", "pages-" .. id .. ".img", nil, nil, string_format(
+            "%d bytes, but %s has %d pages present (%d bytes)%s", have, file, present, need,
+            have < need and ": pages are lost" or ": trailing bytes"))
+        end
+      end
+    end
+  end
+  for _, name in ipairs(check.image_names(d, "^pages%-%d+%.img$")) do
+    local id = math_tointeger(tonumber(name:match("%d+$")))
+    if not owner[id] then
+      report("warning", name .. ".img", nil, nil, "no pagemap points to it")
+    end
+  end
+end
+
+return {
+  name = "pages",
+  summary = "pages-N.img exactly as large as the pages present",
+  run = run,
+}
