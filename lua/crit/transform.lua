@@ -1,0 +1,474 @@
+-- crit.transform: run a Lua script over a checkpoint directory (or one
+-- image) and write the result, re-encoding only the images that changed;
+-- and the conversions between CRIU's image layouts (pagemap 4.1/4.2, v1.0/v1.1).
+--
+--   local transform = require "crit.transform"
+--   local fn = transform.load_script("examples/transforms/hostname.lua")
+--   assert(transform.dir("dump", fn, { "newhost" }, { out = "dump-renamed" }))
+--
+-- A script is a Lua file that returns a function(d, args): d is the
+-- directory object of crit.dir, with the writing methods of this module
+-- (d:new_image, d:set_image, d:remove_image, d:patch, d:write_memory), and
+-- args the list of strings given after `--`. In stream mode the function
+-- gets the image object instead of d, and may return another image to write.
+local core = require "crit.core"
+local crit = require "crit"
+local dirlib = require "crit.dir"
+local lfs = require "lfs"
+
+local ipairs, pairs, type, error, tostring, setmetatable, getmetatable, pcall, rawequal =
+  ipairs, pairs, type, error, tostring, setmetatable, getmetatable, pcall, rawequal
+local string_format, table_sort = string.format, table.sort
+local os_rename, os_remove, os_execute, os_time = os.rename, os.remove, os.execute, os.time
+
+local transform = {}
+
+---------------------------------------------------------------------------
+-- Scripts.
+
+--- load_script(path) -> the script's function | nil, message.
+function transform.load_script(path)
+  local chunk, err = loadfile(path, "t")
+  if not chunk then return nil, err end
+  local ok, fn = pcall(chunk)
+  if not ok then return nil, path .. ": " .. tostring(fn) end
+  if type(fn) ~= "function" then
+    return nil, path .. ": a transform script must return a function(d, args), it returned "
+      .. type(fn)
+  end
+  return fn
+end
+
+---------------------------------------------------------------------------
+-- File names: what a directory holds and how an image is named in crit.dir
+-- ("core-1" for core-1.img; stats-dump and irmap-cache have no suffix).
+
+local function is_image_file(file)
+  return file:find("%.img$") or file:find("^stats%-") or file == "irmap-cache"
+end
+
+local function image_name(file)
+  return (file:gsub("%.img$", ""))
+end
+
+local function image_file(name)
+  if name:find("%.img$") or name:find("^stats%-") or name == "irmap-cache" then return name end
+  return name .. ".img"
+end
+
+local function list_dir(path)
+  local files = {}
+  for f in lfs.dir(path) do
+    if f ~= "." and f ~= ".." then files[#files + 1] = f end
+  end
+  table_sort(files)
+  return files
+end
+
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- cp --reflink=auto: a reflink where the filesystem can (btrfs, xfs), a
+-- copy elsewhere. -a keeps modes, times and symlinks, and copies trees.
+local function copy(from, to)
+  local ok = os_execute("cp -a --reflink=auto -- " .. shell_quote(from) .. " " .. shell_quote(to))
+  if not ok then error(string_format("cannot copy %s to %s", from, to), 0) end
+end
+
+-- Remove a directory we made, and everything in it (no symlink is followed).
+local function remove_tree(path)
+  local attr = lfs.symlinkattributes(path)
+  if not attr then return end
+  if attr.mode == "directory" then
+    for _, f in ipairs(list_dir(path)) do remove_tree(path .. "/" .. f) end
+    lfs.rmdir(path)
+  else
+    os_remove(path)
+  end
+end
+transform.remove_tree = remove_tree
+
+-- A new directory next to `near` (same filesystem: renames and hard links work).
+local function temp_dir(near)
+  local base = near:gsub("/+$", "")
+  for i = 1, 100 do
+    local path = string_format("%s.crit-tmp-%d-%d", base, os_time(), i)
+    if lfs.mkdir(path) then return path end
+  end
+  error("cannot create a temporary directory next to " .. near, 0)
+end
+transform.temp_dir = temp_dir
+
+---------------------------------------------------------------------------
+-- The directory object a script gets: crit.dir's, plus the record of what
+-- the script replaced, removed and patched.
+
+local Tx = {}
+local state = setmetatable({}, { __mode = "k" })   -- d -> what the script did
+
+local function tx_dir(d)
+  local Dir = getmetatable(d)
+  local mt = { __index = function(_, k)
+    local v = Tx[k]
+    if v ~= nil then return v end
+    return Dir[k]
+  end }
+  for k, v in pairs(Dir) do    -- keep its other metamethods (__close, __tostring ...)
+    if type(k) == "string" and k:find("^__") and k ~= "__index" then mt[k] = v end
+  end
+  state[d] = { base = Dir, loaded = {}, set = {}, patches = {} }
+  return setmetatable(d, mt)
+end
+
+--- d:image(name): as crit.dir's; the first image loaded is remembered as
+--- the original, to tell later whether it changed.
+function Tx:image(name)
+  local tx = state[self]
+  local img, err, errno = tx.base.image(self, name)
+  if img and tx.loaded[name] == nil and tx.set[name] == nil then tx.loaded[name] = img end
+  return img, err, errno
+end
+
+--- d:set_image(name, img): the image `name` is now img (a new image, or
+--- another object); img = nil removes it.
+function Tx:set_image(name, img)
+  if img ~= nil and type(img) ~= "table" then error("set_image: an image expected", 2) end
+  local tx = state[self]
+  tx.base.set_image(self, name, img)
+  tx.set[name] = img or false
+  tx.patches[name] = nil
+  tx.files = nil
+end
+
+-- file_entry tables by id, from files.img and the legacy per-type images,
+-- as cached entries (img[k]) so that changes to them are written.
+local function file_index(self)
+  local tx = state[self]
+  if tx.files then return tx.files end
+  local byid = {}
+  local function add(id, f) if id ~= nil and byid[id] == nil then byid[id] = f end end
+  local files = self:image("files")
+  if files then
+    for k = 1, #files do add(files[k].id, files[k]) end
+  end
+  local types = {}
+  for t in pairs(dirlib.FILE_TYPES) do types[#types + 1] = t end
+  table_sort(types)
+  for _, t in ipairs(types) do
+    local ft = dirlib.FILE_TYPES[t]
+    local img = ft.legacy and self:image(ft.legacy)
+    if img then
+      for k = 1, #img do
+        local e = img[k]
+        add(e.id, { type = t, id = e.id, [ft.field] = e })
+      end
+    end
+  end
+  tx.files = byid
+  return byid
+end
+
+--- d:file(id [, type]): as crit.dir's, but the entry is the image's own
+--- table: a script may change it (crit.dir's may be a passing copy).
+function Tx:file(id)
+  return file_index(self)[id]
+end
+
+--- d:new_image(name, magic) -> a new empty image, added to the directory.
+function Tx:new_image(name, magic)
+  local img = crit.new(magic)
+  self:set_image(name, img)
+  return img
+end
+
+--- d:remove_image(name): the image is not written.
+function Tx:remove_image(name)
+  self:set_image(name, nil)
+end
+
+--- d:patch(name, offset, bytes): overwrite bytes of a raw image (pages-N)
+--- at a 0-based offset. The file keeps its size; it is rewritten (never
+--- changed in place: it may be hard-linked).
+function Tx:patch(name, offset, bytes)
+  local img, err = self:image(name)
+  if not img then error("patch: " .. tostring(err), 2) end
+  if not img.raw_image then error("patch: " .. name .. " is not a raw image", 2) end
+  local size = img._index:info().size
+  if offset < 0 or offset + #bytes > size then
+    error(string_format("patch: %s: bytes %d..%d are past its end (%d bytes)", name, offset,
+      offset + #bytes, size), 2)
+  end
+  local patches = state[self].patches
+  local list = patches[name] or {}
+  patches[name] = list
+  list[#list + 1] = { offset = offset, bytes = bytes }
+end
+
+-- The name under which img was loaded, or nil (an image of another dir).
+local function name_of(loaded, img)
+  for name, v in pairs(loaded) do
+    if rawequal(v, img) then return name end
+  end
+  return nil
+end
+
+--- d:write_memory(pid, addr, bytes): change the task's memory as dumped:
+--- the bytes must be in the dump (present pages of this directory, not a
+--- hole, not in the parent dump); the pages images are patched.
+function Tx:write_memory(pid, addr, bytes)
+  local memory = require "crit.memory"
+  local m, err = memory.open(self, pid)
+  if not m then error("write_memory: " .. tostring(err), 2) end
+  local plan = {}
+  for p in m:pieces(addr, addr + #bytes) do
+    if not p.pages then
+      error(string_format("write_memory: pid %s: %#x (%d bytes) is not in the dump (%s)",
+        tostring(pid), p.addr, p.len, tostring(p.why)), 2)
+    end
+    local name = name_of(state[self].loaded, p.pages)
+    if not name then
+      error(string_format("write_memory: pid %s: %#x is in the parent dump", tostring(pid), p.addr), 2)
+    end
+    plan[#plan + 1] = { name = name, offset = p.offset, from = p.addr - addr + 1, len = p.len }
+  end
+  for _, s in ipairs(plan) do
+    self:patch(s.name, s.offset, bytes:sub(s.from, s.from + s.len - 1))
+  end
+end
+
+-- Write a raw image with its patches applied, copying the rest straight
+-- from the mapped original.
+local function write_patched(img, patches, path)
+  table_sort(patches, function(a, b) return a.offset < b.offset end)
+  local index, size = img._index, img._index:info().size
+  local out <close> = core.output(path)
+  local pos = 0
+  for _, p in ipairs(patches) do
+    if p.offset < pos then error("patch: overlapping patches of the same bytes", 0) end
+    if p.offset > pos then out:copy_from(index, pos, p.offset - pos) end
+    out:write(p.bytes)
+    pos = p.offset + #p.bytes
+  end
+  if pos < size then out:copy_from(index, pos, size - pos) end
+  out:finish()
+end
+
+---------------------------------------------------------------------------
+-- What changed: the plan of the output directory.
+
+-- The original bytes of an image file, or nil.
+local function original_bytes(path)
+  local index = core.open(path)
+  return index and index:bytes()
+end
+
+-- plan(d) -> { [file] = action }: "remove", or a function(path) that
+-- writes the new image there; files without an action are kept as they
+-- are. Only images that differ from the original, byte for byte, are
+-- rewritten: an image that was only read, or changed and changed back, is
+-- kept.
+local function plan(d)
+  local tx, prefix = state[d], d.path:gsub("/*$", "/")
+  local actions = {}
+  local function writer_of(name, img)
+    local patches = tx.patches[name]
+    if patches then
+      return function(path) write_patched(img, patches, path) end
+    end
+    local file = prefix .. image_file(name)
+    if img.raw_image and rawequal(tx.loaded[name], img) then return nil end
+    local bytes = img:encode()
+    if bytes == original_bytes(file) then return nil end
+    return function(path)
+      local out <close> = core.output(path)
+      out:write(bytes)
+      out:finish()
+    end
+  end
+  for name, img in pairs(tx.loaded) do
+    if tx.set[name] == nil then actions[image_file(name)] = writer_of(name, img) end
+  end
+  for name, img in pairs(tx.set) do
+    actions[image_file(name)] = img and writer_of(name, img) or "remove"
+  end
+  return actions
+end
+
+--- run(path, fn, args) -> d (the changed directory object), actions.
+--- Raises what the script raises.
+function transform.run(path, fn, args)
+  local d, err = dirlib.open(path)
+  if not d then error(err, 0) end
+  tx_dir(d)
+  fn(d, args or {})
+  return d, plan(d)
+end
+
+---------------------------------------------------------------------------
+-- Committing.
+
+-- Fill the empty directory `out` from `src` and the actions. Unchanged
+-- files are hard-linked (opts.copy: reflinked or copied), symlinks remade.
+local function populate(src, out, actions, opts)
+  local seen = {}
+  for _, f in ipairs(list_dir(src)) do
+    seen[f] = true
+    local from, to, action = src .. "/" .. f, out .. "/" .. f, actions[f]
+    local attr = lfs.symlinkattributes(from)
+    if type(action) == "function" then
+      action(to)
+    elseif action ~= "remove" then
+      if attr.mode == "link" then
+        local ok, e = lfs.link(attr.target, to, true)
+        if not ok then error(to .. ": " .. tostring(e), 0) end
+      -- a hard link: the same bytes, no space (we never write a file in
+      -- place); across filesystems, or with --copy, a reflink or a copy
+      elseif opts.copy or attr.mode ~= "file" or not lfs.link(from, to) then
+        copy(from, to)
+      end
+    end
+  end
+  for f, action in pairs(actions) do
+    if not seen[f] and type(action) == "function" then action(out .. "/" .. f) end
+  end
+end
+
+--- to_dir(src, out, actions, opts): write the output directory `out`,
+--- complete, or nothing: it is built under a temporary name and renamed.
+function transform.to_dir(src, out, actions, opts)
+  if lfs.symlinkattributes(out) then error(out .. ": already exists", 0) end
+  local tmp = temp_dir(out)
+  local ok, err = pcall(populate, src, tmp, actions, opts or {})
+  if ok then
+    local renamed, rerr = os_rename(tmp, out)
+    if not renamed then ok, err = false, rerr end
+  end
+  if not ok then
+    remove_tree(tmp)
+    error(err, 0)
+  end
+end
+
+--- in_place(src, actions): every changed image is written to a staging
+--- directory inside src first; only when all are written are they renamed
+--- over the originals (each rename is atomic), then removed images go.
+function transform.in_place(src, actions)
+  local stage
+  for i = 1, 100 do
+    local path = string_format("%s/.crit-transform-%d-%d", src, os_time(), i)
+    if lfs.mkdir(path) then stage = path break end
+  end
+  if not stage then error("cannot create a staging directory in " .. src, 0) end
+  local staged, ok, err = {}, true, nil
+  for f, action in pairs(actions) do
+    if type(action) == "function" then
+      ok, err = pcall(action, stage .. "/" .. f)
+      if not ok then break end
+      staged[#staged + 1] = f
+    end
+  end
+  if not ok then
+    remove_tree(stage)
+    error(err, 0)
+  end
+  for _, f in ipairs(staged) do
+    local done, rerr = os_rename(stage .. "/" .. f, src .. "/" .. f)
+    if not done then error("in-place commit interrupted at " .. f .. ": " .. tostring(rerr), 0) end
+  end
+  lfs.rmdir(stage)
+  for f, action in pairs(actions) do
+    if action == "remove" then os_remove(src .. "/" .. f) end
+  end
+end
+
+--- dir(src, fn, args, opts) -> true, actions | nil, message. opts: out =
+--- OUTDIR, in_place = true, copy = true (no hard links). The script runs
+--- and every image is encoded before anything is written.
+function transform.dir(src, fn, args, opts)
+  local ok, result = pcall(function()
+    local d, planned = transform.run(src, fn, args)
+    local path = d.path:gsub("(.)/+$", "%1")
+    if opts.in_place then
+      transform.in_place(path, planned)
+    else
+      transform.to_dir(path, opts.out, planned, opts)
+    end
+    return planned
+  end)
+  if not ok then return nil, result end
+  return true, result
+end
+
+--- image(bytes, fn, args) -> the bytes of the transformed image. The
+--- script gets the image object; it may return another image.
+function transform.image(bytes, fn, args, name)
+  local img = crit.load(bytes, name or "stdin")
+  local result = fn(img, args or {})
+  if type(result) == "table" and result.magic then img = result end
+  return img:encode()
+end
+
+---------------------------------------------------------------------------
+-- Version conversions.
+
+--- pagemap_to_compat(img): a criu 4.2 pagemap in the layout of criu 4.1
+--- and older: the page count in compat_nr_pages, no nr_pages.
+function transform.pagemap_to_compat(img)
+  if img.magic ~= "PAGEMAP" then error("pagemap_to_compat: a PAGEMAP image expected", 2) end
+  for k = 2, #img do
+    local e = img[k]
+    if e.nr_pages ~= nil then
+      if e.nr_pages < 0 or e.nr_pages > 0xffffffff then
+        error(string_format("pagemap entry %d: %s pages do not fit in compat_nr_pages", k,
+          crit.u64.tostring(e.nr_pages)), 2)
+      end
+      e.compat_nr_pages, e.nr_pages = e.nr_pages, nil
+    end
+  end
+end
+
+--- pagemap_from_compat(img): a criu 4.1 pagemap in criu 4.2's layout:
+--- nr_pages holds the count, compat_nr_pages = 0.
+function transform.pagemap_from_compat(img)
+  if img.magic ~= "PAGEMAP" then error("pagemap_from_compat: a PAGEMAP image expected", 2) end
+  for k = 2, #img do
+    local e = img[k]
+    if e.nr_pages == nil then
+      e.nr_pages, e.compat_nr_pages = e.compat_nr_pages, 0
+    end
+  end
+end
+
+-- Every image name of a directory, and whether it is a pagemap.
+local function each_image(d, f)
+  for _, file in ipairs(list_dir(d.path)) do
+    if is_image_file(file) then
+      local name = image_name(file)
+      local img = d:image(name)
+      if img then f(name, img) end
+    end
+  end
+end
+
+--- dir_pagemaps(d, "4.1" | "4.2"): convert every pagemap image of d
+--- (pagemap-PID and pagemap-shmem-N).
+function transform.dir_pagemaps(d, to)
+  local convert = (to == "4.1" and transform.pagemap_to_compat)
+    or (to == "4.2" and transform.pagemap_from_compat)
+  if not convert then error("dir_pagemaps: '4.1' or '4.2' expected", 2) end
+  each_image(d, function(_, img)
+    if img.magic == "PAGEMAP" then convert(img) end
+  end)
+end
+
+--- dir_version(d, "1.0" | "1.1"): the header layout of every image with a
+--- magic (inventory.img always has one magic alone; raw images none).
+function transform.dir_version(d, v)
+  if v ~= "1.0" and v ~= "1.1" then error("dir_version: '1.0' or '1.1' expected", 2) end
+  each_image(d, function(_, img)
+    if not img.raw_image and img.magic ~= "INVENTORY" then img:set_version(v) end
+  end)
+end
+
+return transform
