@@ -6,8 +6,8 @@ LUA_INCDIR ?= /usr/include/lua5.4
 PROTOC_C   ?= protoc-c
 PROTO_SYS  ?= /usr/include
 CC         ?= cc
-CFLAGS     ?= -O2 -g
-LDFLAGS    ?=
+CFLAGS     ?= -O2 -g -flto=auto
+LDFLAGS    ?= $(CFLAGS)
 LIBFLAG    ?= -shared
 BUSTED     ?= busted
 # Where `make install` (used by luarocks) puts things.
@@ -17,8 +17,10 @@ INST_BINDIR ?= /usr/local/bin
 
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
        -Wpointer-arith -Wcast-qual -Wundef -Wwrite-strings -Wdeclaration-after-statement
-GEN_CFLAGS = $(CFLAGS) -fPIC -I$(GEN)
-ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR)
+# Only luaopen_crit_core is exported: hidden symbols are called directly,
+# not through the PLT, and link-time optimisation inlines the wire helpers.
+GEN_CFLAGS = $(CFLAGS) -fPIC -fvisibility=hidden -I$(GEN)
+ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR)
 
 BUILD    ?= build
 GEN      = $(BUILD)/gen
@@ -31,9 +33,11 @@ CORE_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/criu_op
 BIND_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(BIND_SRC))
 MODULE   = $(BUILD)/crit/core.so
 
-# The Debian 12 packages the build, the tests and the CLI need.
+# The Debian 12 packages the build, the tests and the CLI need (time, clang,
+# its libFuzzer runtime and valgrind: the bad-input spec, fuzz, test-valgrind).
 DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
-       libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse luarocks
+       libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse lua-filesystem luarocks \
+       time clang libclang-rt-14-dev valgrind
 
 .PHONY: all test test-asan test-valgrind clean install setup demo fuzz fuzz-run bench
 all: $(MODULE)
@@ -88,29 +92,52 @@ test-valgrind: $(MODULE)
 
 
 
-# libFuzzer harnesses, built with clang, ASan and UBSan over the whole
-# core; `make fuzz-run FUZZ_TIME=60` runs each for that many seconds,
-# seeded from the fixtures, keeping what they find in build/fuzz/.
+# libFuzzer harnesses (fuzz/fuzz_NAME.c), built with clang, ASan and UBSan
+# over the whole core. `make -j2 fuzz-run FUZZ_TIME=60` runs each for that
+# many seconds (two at a time with -j2), seeded from the fixtures and its
+# regression inputs (fuzz/regressions/NAME/); what they find goes to
+# build/fuzz/crashes/, their logs to build/fuzz/NAME.log. Any finding fails.
 FUZZ_CC    ?= clang
 FUZZ_FLAGS ?= -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer
 FUZZ_TIME  ?= 60
+FUZZ_ARGS  ?=
 FUZZ_SRC    = $(CORE_SRC) $(BIND_SRC) $(GEN)/criu_opts.c $(PB_C)
-FUZZERS     = $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_NAMES  = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZERS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+# Seeds: image harnesses take a type byte and an image body (fuzz/seeds.lua),
+# the JSON reader crit's JSON, compact and pretty (spec/fixtures/golden).
+FUZZ_SEEDS_decode     = build/fuzz/seeds-images
+FUZZ_SEEDS_json_write = build/fuzz/seeds-images
+FUZZ_SEEDS_json_read  = build/fuzz/seeds-json
 
-build/fuzz/%: fuzz/%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR) \
 		-o $@ $< $(FUZZ_SRC) -l:liblua5.4.a -lprotobuf-c -lm -ldl
 
 fuzz: $(FUZZERS)
 
-fuzz-run: fuzz $(MODULE)
-	@mkdir -p build/fuzz/seeds-decode build/fuzz/corpus-decode build/fuzz/crashes
-	$(LUA) fuzz/seeds.lua build/fuzz/seeds-decode $$(find spec/fixtures/corpus -type f)
-	build/fuzz/fuzz_decode -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
-		-artifact_prefix=build/fuzz/crashes/ -print_final_stats=1 \
-		build/fuzz/corpus-decode build/fuzz/seeds-decode fuzz/regressions
+build/fuzz/seeds-images: $(MODULE) fuzz/seeds.lua
+	@rm -rf $@ && mkdir -p $@
+	$(LUA) fuzz/seeds.lua $@ $$(find spec/fixtures/corpus -type f)
+build/fuzz/seeds-json: $(wildcard spec/fixtures/golden/*/*.json)
+	@rm -rf $@ && mkdir -p $@
+	for f in $^; do cp "$$f" $@/$$(echo "$$f" | tr / _); done
+
+fuzz-run: $(FUZZ_NAMES:%=fuzz-run-%)
+fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json
+	@mkdir -p build/fuzz/corpus-$* build/fuzz/crashes fuzz/regressions/$*
+	@echo "fuzz_$*: $(FUZZ_TIME) s, log in build/fuzz/$*.log"
+	@build/fuzz/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
+		-timeout=30 -artifact_prefix=build/fuzz/crashes/$*- -print_final_stats=1 $(FUZZ_ARGS) \
+		build/fuzz/corpus-$* $(FUZZ_SEEDS_$*) fuzz/regressions/$* > build/fuzz/$*.log 2>&1; \
+	status=$$?; \
+	{ grep -E '^#[0-9]+[[:space:]].*cov:' build/fuzz/$*.log | tail -n 1; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' build/fuzz/$*.log; } \
+		| sed 's/^/fuzz_$*: /'; \
+	if [ $$status -ne 0 ]; then tail -n 40 build/fuzz/$*.log; echo "fuzz_$*: FAILED ($$status)"; fi; \
+	exit $$status
 
 # crit.lua against Python crit on large synthetic images (see tools/bench.lua).
 PERF_GEN ?= ../shared/perf/gen

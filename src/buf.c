@@ -30,14 +30,12 @@ static int buf_fail(struct buf *b, int err)
 	return -1;
 }
 
-int buf_flush(struct buf *b)
+static int write_all(struct buf *b, const uint8_t *p, size_t len)
 {
 	size_t done = 0;
 
-	if (b->fd < 0 || b->failed)
-		return b->failed ? -1 : 0;
-	while (done < b->len) {
-		ssize_t n = write(b->fd, b->data + done, b->len - done);
+	while (done < len) {
+		ssize_t n = write(b->fd, p + done, len - done);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -45,7 +43,16 @@ int buf_flush(struct buf *b)
 		}
 		done += (size_t)n;
 	}
-	b->flushed += b->len;
+	b->flushed += len;
+	return 0;
+}
+
+int buf_flush(struct buf *b)
+{
+	if (b->fd < 0 || b->failed)
+		return b->failed ? -1 : 0;
+	if (write_all(b, b->data, b->len))
+		return -1;
 	b->len = 0;
 	return 0;
 }
@@ -90,10 +97,14 @@ int buf_reserve(struct buf *b, size_t n)
 	return 0;
 }
 
-int buf_put(struct buf *b, const void *p, size_t n)
+int buf_put_slow(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return b->failed ? -1 : 0;
+	/* A large block (a run of entries copied as they are) goes straight
+	 * to the file, without growing the buffer to its size. */
+	if (b->fd >= 0 && n >= BUF_DRAIN_AT && !b->failed)
+		return buf_flush(b) ? -1 : write_all(b, p, n);
 	if (buf_reserve(b, n))
 		return -1;
 	memcpy(b->data + b->len, p, n);
@@ -101,7 +112,7 @@ int buf_put(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int buf_putc(struct buf *b, uint8_t c)
+int buf_putc_slow(struct buf *b, uint8_t c)
 {
 	if (b->cap == b->len && buf_reserve(b, 1))
 		return -1;
@@ -125,16 +136,35 @@ uint64_t buf_total(const struct buf *b)
 	return b->flushed + b->len;
 }
 
+/* Two digits per division, straight into the buffer: the JSON writer
+ * prints a number or more for every field. */
 int buf_put_u64(struct buf *b, uint64_t v)
 {
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	char tmp[20];
-	size_t i = sizeof(tmp);
+	size_t i = sizeof(tmp), n;
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return buf_put(b, tmp + i, sizeof(tmp) - i);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+		v /= 100;
+		tmp[--i] = pairs[d + 1];
+		tmp[--i] = pairs[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = pairs[v * 2 + 1];
+		tmp[--i] = pairs[v * 2];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	n = sizeof(tmp) - i;
+	if (b->cap - b->len < n && buf_reserve(b, n))
+		return -1;
+	memcpy(b->data + b->len, tmp + i, n);
+	b->len += n;
+	return 0;
 }
 
 int buf_put_i64(struct buf *b, int64_t v)

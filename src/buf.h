@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf {
 	uint8_t *data;
@@ -18,8 +19,26 @@ struct buf {
 void buf_init(struct buf *b, int fd);
 void buf_free(struct buf *b);
 int buf_reserve(struct buf *b, size_t n); /* room for n more bytes; 0 ok */
-int buf_put(struct buf *b, const void *p, size_t n);
-int buf_putc(struct buf *b, uint8_t c);
+int buf_put_slow(struct buf *b, const void *p, size_t n);
+int buf_putc_slow(struct buf *b, uint8_t c);
+
+/* Inline when there is room: the codecs append a few bytes at a time. */
+static inline int buf_put(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len < n || b->failed || n == 0)
+		return buf_put_slow(b, p, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static inline int buf_putc(struct buf *b, uint8_t c)
+{
+	if (b->cap == b->len)
+		return buf_putc_slow(b, c);
+	b->data[b->len++] = c;
+	return 0;
+}
 int buf_put_str(struct buf *b, const char *s);
 int buf_put_u32le(struct buf *b, uint32_t v);
 int buf_flush(struct buf *b);		/* drain to fd, if any */

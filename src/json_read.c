@@ -35,6 +35,7 @@
 #define JSON_CHUNK (64 * 1024)	/* a stream is read this much at a time */
 #define ARENA_BLOCK (64 * 1024) /* an entry's tree grows by this much */
 #define EXTRA_KEY "extra"	/* an entry's payload, as crit names it */
+#define OPT_CACHE_SIZE 128	/* fields whose (criu) options are remembered */
 
 /* src_peek's answers besides a byte. */
 #define SRC_END (-1)
@@ -103,6 +104,12 @@ struct json_reader {
 	uint64_t count;	/* entries written */
 	int chunked;	/* ghost file: the first entry has chunks */
 	struct crit_error *err;
+	/* The (criu) options of the fields seen, by descriptor address:
+	 * schema_field_opt compares names, for every field of every entry. */
+	struct {
+		const ProtobufCFieldDescriptor *f;
+		const struct criu_field_opt *opt;
+	} opts[OPT_CACHE_SIZE];
 };
 
 /* ------------------------------------------------------------------ */
@@ -515,13 +522,21 @@ static int lex_string(struct json_reader *r)
 	return scratch_done(r);
 }
 
+/* A run of digits, a chunk's worth at a time: numbers are most of what
+ * crit's JSON holds. */
 static int take_digits(struct json_reader *r)
 {
 	int c, n = 0;
 
 	while ((c = src_peek(r)) >= '0' && c <= '9') {
-		take(r);
-		n++;
+		const uint8_t *p = r->p;
+
+		while (p < r->end && *p >= '0' && *p <= '9')
+			p++;
+		buf_put(&r->scratch, r->p, (size_t)(p - r->p));
+		r->pos.column += p - r->p;
+		n += (int)(p - r->p);
+		r->p = p;
 	}
 	return n;
 }
@@ -621,20 +636,25 @@ static int parse_members(struct json_reader *r, int depth, struct jnode *obj)
 		struct jnode *child = NULL;
 		const char *key = NULL;
 		size_t key_len = 0;
-		char name[64]; /* the key for an error's path, even when skipping */
+		char name[64]; /* the key for an error's path, when skipping */
 
 		if (c != '"')
 			return syntax_error(r, c, "a key string");
 		if (lex_string(r))
 			return -1;
-		snprintf(name, sizeof(name), "%s", (const char *)r->scratch.data);
-		if (obj && !(key = keep_text(r, &key_len)))
-			return out_of_memory(r);
+		if (obj) {
+			if (!(key = keep_text(r, &key_len)))
+				return out_of_memory(r);
+		} else { /* scratch is reused by the value: keep what a path shows */
+			key_len = r->scratch.len < sizeof(name) - 1 ? r->scratch.len : sizeof(name) - 1;
+			memcpy(name, r->scratch.data, key_len);
+			name[key_len] = 0;
+		}
 		if ((c = peek_token(r)) != ':')
 			return syntax_error(r, c, "':' after the key");
 		src_next(r);
 		if (parse_value(r, depth, obj ? &child : NULL)) {
-			push_key(r->err, name, strlen(name));
+			push_key(r->err, key ? key : name, strlen(key ? key : name));
 			return -1;
 		}
 		if (child) {
@@ -902,7 +922,21 @@ static int number_value(struct crit_error *err, ProtobufCType t, const struct jn
 			struct int_value *v)
 {
 	struct shown sh;
+	const char *p = n->text, *end = n->text + n->len;
 
+	/* The common case, a plain integer of up to 19 digits, without
+	 * python_int's generality (the lexer has checked the syntax). */
+	v->neg = p < end && *p == '-';
+	p += v->neg;
+	if (end - p <= 19) {
+		for (v->mag = 0; p < end && *p >= '0' && *p <= '9'; p++)
+			v->mag = v->mag * 10 + (uint64_t)(*p - '0');
+		if (p == end) {
+			if (!v->mag)
+				v->neg = 0;
+			return 0;
+		}
+	}
 	switch (python_int(n->text, n->len, 0, v)) {
 	case INT_OK:
 		return 0;
@@ -1362,6 +1396,19 @@ static int scalar_bits(struct encoder *e, const ProtobufCFieldDescriptor *f,
 static int encode_message(struct encoder *e, const ProtobufCMessageDescriptor *d,
 			  const struct jnode *obj, int top);
 
+static const struct criu_field_opt *field_opt(struct json_reader *r,
+					     const ProtobufCMessageDescriptor *d,
+					     const ProtobufCFieldDescriptor *f)
+{
+	size_t slot = (size_t)((uintptr_t)f / sizeof(*f)) % OPT_CACHE_SIZE;
+
+	if (r->opts[slot].f != f) {
+		r->opts[slot].f = f;
+		r->opts[slot].opt = schema_field_opt(d, f);
+	}
+	return r->opts[slot].opt;
+}
+
 /* One value of field f, key included. */
 static int encode_value(struct encoder *e, const ProtobufCFieldDescriptor *f,
 			const struct criu_field_opt *opt, const struct jnode *n)
@@ -1500,13 +1547,19 @@ static int key_is(const struct jnode *n, const char *key)
 /* The field a member stands for, or NULL. */
 static const ProtobufCFieldDescriptor *field_of(const struct encoder *e,
 						const ProtobufCMessageDescriptor *d,
-						const struct jnode *c, int top)
+						const struct jnode *c, int top, unsigned *hint)
 {
 	const ProtobufCFieldDescriptor *f;
 
 	if (strlen(c->key) != c->key_len) /* a NUL inside: no field has one */
 		return NULL;
-	f = protobuf_c_message_descriptor_get_field_by_name(d, c->key);
+	/* crit writes keys in field-number order: try the field after the
+	 * last one found before a binary search by name. */
+	f = *hint < d->n_fields ? &d->fields[*hint] : NULL;
+	if (!f || strncmp(f->name, c->key, c->key_len) != 0 || f->name[c->key_len] != 0)
+		f = protobuf_c_message_descriptor_get_field_by_name(d, c->key);
+	if (f)
+		*hint = (unsigned)(f - d->fields) + 1;
 	if (f && top && e->old_pagemap && f->id == PAGEMAP_NR_PAGES)
 		f = protobuf_c_message_descriptor_get_field(d, PAGEMAP_COMPAT_NR_PAGES);
 	return f;
@@ -1518,6 +1571,7 @@ static int sort_members(struct encoder *e, const ProtobufCMessageDescriptor *d,
 			const struct jnode *obj, int top, size_t base)
 {
 	const struct jnode *c;
+	unsigned hint = 0;
 
 	for (c = obj->first; c; c = c->next) {
 		const ProtobufCFieldDescriptor *f;
@@ -1525,7 +1579,7 @@ static int sort_members(struct encoder *e, const ProtobufCMessageDescriptor *d,
 
 		if (top && key_is(c, EXTRA_KEY))
 			continue;
-		f = field_of(e, d, c, top);
+		f = field_of(e, d, c, top, &hint);
 		if (!f) {
 			push_key(e->err, c->key, c->key_len);
 			return crit_fail(at(e->err, c->key_at), "unknown key: %s has no such field",
@@ -1569,7 +1623,7 @@ static int encode_message(struct encoder *e, const ProtobufCMessageDescriptor *d
 			crit_fail(at(e->err, obj->at), "missing required field");
 			goto out;
 		}
-		opt = schema_field_opt(d, f);
+		opt = field_opt(e->r, d, f);
 		if (f->label == PROTOBUF_C_LABEL_REPEATED)
 			r = encode_repeated(e, f, opt, c);
 		else

@@ -72,6 +72,7 @@ struct jw {
 	struct {
 		const ProtobufCFieldDescriptor *f;
 		const struct criu_field_opt *opt;
+		const struct flag_map *flags; /* its flags map, found by name once */
 	} opts[OPT_CACHE_SIZE];
 };
 
@@ -280,7 +281,9 @@ static size_t utf8_sequence(const uint8_t *p, const uint8_t *end, uint32_t *cp)
  * ours get the same bytes back, and valid text stays as Python has it. */
 static void put_string(struct jw *w, const uint8_t *p, size_t len)
 {
-	const uint8_t *end = p + len;
+	/* p is NULL for an empty scratch buffer (an empty unix socket name):
+	 * NULL + 0 is undefined behaviour in C, found by fuzz_json_write. */
+	const uint8_t *end = len ? p + len : p;
 	struct buf *out = w->out;
 
 	buf_putc(out, '"');
@@ -543,29 +546,29 @@ static void put_flags(struct jw *w, const struct flag_map *m, const struct pyint
 /* How to print one field's values. */
 struct field_fmt {
 	const struct criu_field_opt *opt; /* NULL when none or not looked up */
+	const struct flag_map *flags;	  /* opt's flags map, if any */
 	int hex; /* print integers as hex: its own option or an enclosing one */
 };
-
-static const struct criu_field_opt *field_opt(struct jw *w, const ProtobufCMessageDescriptor *d,
-					     const ProtobufCFieldDescriptor *f)
-{
-	size_t slot = (size_t)((uintptr_t)f / sizeof(*f)) % OPT_CACHE_SIZE;
-
-	if (w->opts[slot].f != f) {
-		w->opts[slot].f = f;
-		w->opts[slot].opt = schema_field_opt(d, f);
-	}
-	return w->opts[slot].opt;
-}
 
 static struct field_fmt field_fmt(struct jw *w, const ProtobufCMessageDescriptor *d,
 				  const ProtobufCFieldDescriptor *f, int hex)
 {
-	struct field_fmt fmt = { NULL, 0 };
+	struct field_fmt fmt = { NULL, NULL, 0 };
+	size_t slot = (size_t)((uintptr_t)f / sizeof(*f)) % OPT_CACHE_SIZE;
 
 	/* Compact output needs the options of bytes fields only (conv). */
-	if (w->human || f->type == PROTOBUF_C_TYPE_BYTES)
-		fmt.opt = field_opt(w, d, f);
+	if (w->human || f->type == PROTOBUF_C_TYPE_BYTES) {
+		if (w->opts[slot].f != f) {
+			const struct criu_field_opt *opt = schema_field_opt(d, f);
+
+			w->opts[slot].f = f;
+			w->opts[slot].opt = opt;
+			w->opts[slot].flags = opt && opt->flags && opt->flags[0] ?
+				maps_flags(opt->flags) : NULL;
+		}
+		fmt.opt = w->opts[slot].opt;
+		fmt.flags = w->opts[slot].flags;
+	}
 	fmt.hex = w->human && (hex || (fmt.opt && (fmt.opt->bits & CRIU_OPT_HEX)));
 	return fmt;
 }
@@ -575,7 +578,6 @@ static void put_integer(struct jw *w, const ProtobufCFieldDescriptor *f,
 			const struct field_fmt *fmt, const struct pyint *n)
 {
 	const struct criu_field_opt *opt = fmt->opt;
-	const struct flag_map *m;
 	const char *name;
 
 	if (!w->human || (!fmt->hex && !opt)) {
@@ -587,9 +589,8 @@ static void put_integer(struct jw *w, const ProtobufCFieldDescriptor *f,
 	} else if (opt->bits & CRIU_OPT_DEV) {
 		put_dev(w, opt, n);
 	} else if (opt->flags && opt->flags[0]) {
-		m = maps_flags(opt->flags);
-		if (m) {
-			put_flags(w, m, n);
+		if (fmt->flags) {
+			put_flags(w, fmt->flags, n);
 		} else { /* crit: "flags are better seen as hex anyway" */
 			buf_putc(w->out, '"');
 			put_py_hex(w, n->bits, pyint_negative(n));
@@ -1000,7 +1001,9 @@ static int write_merged(struct jw *w, const struct view *v, const ProtobufCField
 	}
 	if (m->failed)
 		return crit_fail(w->err, "out of memory");
-	sub.p = m->data;
+	/* Occurrences that are all empty leave m->data NULL, and NULL + 0 is
+	 * undefined behaviour further on: point at an empty string instead. */
+	sub.p = m->data ? m->data : (const uint8_t *)"";
 	sub.len = m->len;
 	sub.off = offset_of(v, first);
 	sub.copy = 1;
@@ -1085,8 +1088,15 @@ static int scan_fields(struct jw *w, const struct view *v, const ProtobufCMessag
 		struct wire_field wf;
 		size_t n = wire_read_field(p, end, &wf);
 
-		if (!n)
-			return fail_at(w, v, p, "%s", wire_field_error(p, end));
+		if (!n) {
+			uint32_t number = wire_field_number(p, end);
+
+			fail_at(w, v, p, "%s", wire_field_error(p, end));
+			f = number ? protobuf_c_message_descriptor_get_field(d, number) : NULL;
+			if (f) /* a value that does not read: say whose */
+				crit_error_push_path(w->err, f->name, -1);
+			return -1;
+		}
 		f = find_field(&fc, wf.number);
 		if (!f)
 			w->st->unknown_fields++;
@@ -1392,6 +1402,8 @@ static int write_entry(struct jw *w, const struct image_header *h, const uint8_t
 	return w->out->failed ? output_failed(w) : 0;
 }
 
+#define CONSUMED_STEP (2u << 20) /* how often the writer reports its progress */
+
 int json_write_image(struct buf *out, const struct image_header *h, const uint8_t *data,
 		     size_t len, const struct json_write_opts *o, struct json_write_stats *st,
 		     struct crit_error *err)
@@ -1400,6 +1412,7 @@ int json_write_image(struct buf *out, const struct image_header *h, const uint8_
 	struct image_cursor c;
 	struct entry_loc loc;
 	size_t top = 0, items = 0;
+	uint64_t reported = 0;
 	int r;
 
 	jw_init(&w, out, o, st, err);
@@ -1418,6 +1431,10 @@ int json_write_image(struct buf *out, const struct image_header *h, const uint8_
 			break;
 		}
 		st->entries++;
+		if (o->consumed && c.pos - reported >= CONSUMED_STEP) {
+			o->consumed(o->ctx, c.pos);
+			reported = c.pos;
+		}
 	}
 	jw_free(&w);
 	if (r < 0)

@@ -20,6 +20,11 @@ struct json_write_opts {
 	int pretty;  /* crit show, decode --pretty: indent 4, (criu) field options */
 	int nopl;    /* crit show --nopl: each payload as its size */
 	int newline; /* end with "\n", as crit does when it writes to stdout */
+	/* When not NULL, called as the writer moves on with the offset of the
+	 * image below which it reads nothing more: a mapped file's pages
+	 * there can be dropped, so that memory does not grow with the image. */
+	void (*consumed)(void *ctx, uint64_t offset);
+	void *ctx;
 };
 
 struct json_write_stats {

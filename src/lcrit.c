@@ -123,16 +123,31 @@ static void index_start(lua_State *L, struct index *x)
 	image_cursor_init(&x->cur, &x->h, x->data, x->len);
 }
 
-/* Before indexing every entry: fault the mapping in with one call instead
- * of a page fault per 4 KiB. */
-static void index_prepare_all(struct index *x)
+void lcrit_index_drop(struct index *x, uint64_t from, uint64_t to)
 {
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	from = (from + page - 1) & ~(page - 1); /* whole pages only */
+	to &= ~(page - 1);
+	if (x->map && from < to && to <= x->len)
+		madvise((uint8_t *)x->map + from, (size_t)(to - from), MADV_DONTNEED);
+}
+
+/* Indexing reads the image front to back: fault the mapping in a window
+ * at a time (one call instead of a fault per page) and drop what is
+ * behind, so that counting a huge image takes little memory. */
+#define INDEX_WINDOW (4u << 20)
+
+static void index_next_window(struct index *x, uint64_t *window_end)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), from = x->cur.pos & ~(page - 1);
+	uint64_t to = x->len - from < INDEX_WINDOW ? x->len : from + INDEX_WINDOW;
+
+	lcrit_index_drop(x, *window_end > INDEX_WINDOW ? *window_end - INDEX_WINDOW : 0, from);
 #ifdef MADV_POPULATE_READ
-	if (x->map)
-		madvise(x->map, x->len, MADV_POPULATE_READ);
-#else
-	(void)x;
+	madvise((uint8_t *)x->map + from, (size_t)(to - from), MADV_POPULATE_READ);
 #endif
+	*window_end = to;
 }
 
 /* The userdata owns all memory, so raising half-way is safe. */
@@ -140,12 +155,14 @@ int lcrit_index_upto(lua_State *L, struct index *x, size_t i)
 {
 	struct crit_error err;
 	struct entry_loc loc;
+	uint64_t window_end = 0;
 	int r;
 
 	crit_error_clear(&err);
-	if (i == SIZE_MAX && !x->complete)
-		index_prepare_all(x);
 	while (!x->complete && x->count <= i) {
+		/* Far from the start only: img[1] must not read 4 MiB. */
+		if (x->map && x->cur.pos >= window_end && (i == SIZE_MAX || x->cur.pos >= INDEX_WINDOW))
+			index_next_window(x, &window_end);
 		r = image_cursor_next(&x->cur, &loc, &err);
 		if (r < 0)
 			lcrit_raise(L, x->name, &err);
@@ -189,30 +206,94 @@ static int read_all(int fd, lua_State *L, struct index *x)
 	return 0;
 }
 
-/* core.open(path) -> index | nil, message, errno */
-static int core_open(lua_State *L)
+/* A pipe copied into an unlinked temporary file, so that it can be mapped
+ * and dropped behind the reader like any image file: memory stays flat
+ * however much comes down the pipe. -1 if no temporary file can be made,
+ * -2 (errno set) if reading or writing failed. */
+static int spool(int fd)
 {
-	const char *path = luaL_checkstring(L, 1);
-	struct index *x;
-	struct stat st;
-	int fd, saved;
+	const char *dir = getenv("TMPDIR");
+	char path[4096], chunk[64 * 1024];
+	int tmp, saved;
+	ssize_t n;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto fail;
-	x = index_new(L, path);
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		x->len = (size_t)st.st_size;
-		if (x->len) {
-			void *m = mmap(NULL, x->len, PROT_READ, MAP_PRIVATE, fd, 0);
-			if (m == MAP_FAILED)
-				goto fail_close;
+	if (!dir || !*dir)
+		dir = "/tmp";
+	snprintf(path, sizeof(path), "%s/crit-stdin-XXXXXX", dir);
+	tmp = mkstemp(path);
+	if (tmp < 0)
+		return -1;
+	unlink(path);
+	fcntl(tmp, F_SETFD, FD_CLOEXEC);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		errno = ENOSPC; /* a short write sets none */
+		if (n < 0 || write(tmp, chunk, (size_t)n) != n) {
+			saved = errno;
+			close(tmp);
+			errno = saved;
+			return -2;
+		}
+	}
+	return tmp;
+}
+
+/* Map the regular file fd, or copy what else it is (a pipe) to a
+ * temporary file and map that, or failing that read it whole. */
+static int index_load(lua_State *L, struct index *x, int fd)
+{
+	struct stat st;
+	int tmp = -1, r = 0;
+
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		tmp = spool(fd);
+		if (tmp == -2)
+			return -1;
+		if (tmp < 0)
+			return read_all(fd, L, x);
+		fd = tmp;
+		if (fstat(fd, &st))
+			r = -1;
+	}
+	x->len = r ? 0 : (size_t)st.st_size;
+	if (x->len) {
+		void *m = mmap(NULL, x->len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED) {
+			r = -1;
+			x->len = 0;
+		} else {
 			x->data = m;
 			x->map = m;
 		}
-	} else if (read_all(fd, L, x)) {
-		goto fail_close;
 	}
+	if (tmp >= 0) {
+		int saved = errno;
+		close(tmp);
+		errno = saved;
+	}
+	return r;
+}
+
+/* core.open(path | fd [, name]) -> index | nil, message, errno. An
+ * integer is a file descriptor (0: stdin), read but not closed. */
+static int core_open(lua_State *L)
+{
+	int given = lua_type(L, 1) == LUA_TNUMBER;
+	const char *path = given ? NULL : luaL_checkstring(L, 1);
+	const char *name = luaL_optstring(L, 2, path ? path : "stdin");
+	struct index *x;
+	int fd, saved;
+
+	if (given)
+		fd = fcntl((int)luaL_checkinteger(L, 1), F_DUPFD_CLOEXEC, 3);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	x = index_new(L, name);
+	if (index_load(L, x, fd))
+		goto fail_close;
 	close(fd);
 	index_start(L, x);
 	return 1;
@@ -223,7 +304,7 @@ fail_close:
 fail:
 	saved = errno;
 	luaL_pushfail(L);
-	lua_pushfstring(L, "%s: %s", path, strerror(saved));
+	lua_pushfstring(L, "%s: %s", name, strerror(saved));
 	lua_pushinteger(L, saved);
 	return 3;
 }
@@ -604,6 +685,26 @@ static int core_writer(lua_State *L)
 	return 1;
 }
 
+#define COPY_WINDOW (4u << 20)
+
+/* Bytes [from, to) of the image into o. Into a file, a window at a time,
+ * letting the image's pages behind go: writing back a huge image with one
+ * edit takes little memory. */
+static void copy_bytes(struct output *o, struct index *x, uint64_t from, uint64_t to)
+{
+	if (o->buf.fd < 0) {
+		buf_put(&o->buf, x->data + from, (size_t)(to - from));
+		return;
+	}
+	while (from < to && !o->buf.failed) {
+		size_t n = to - from < COPY_WINDOW ? (size_t)(to - from) : COPY_WINDOW;
+
+		buf_put(&o->buf, x->data + from, n);
+		lcrit_index_drop(x, from, from + n);
+		from += n;
+	}
+}
+
 /* w:copy_range(idx, i, j): entries i..j of an indexed image, byte for
  * byte, in one copy: writing back an image with few edits is a memcpy. */
 static int writer_copy_range(lua_State *L)
@@ -624,7 +725,7 @@ static int writer_copy_range(lua_State *L)
 	if (w->type->layout == LAYOUT_GHOST && w->count == 0)
 		w->chunked = x->cur.chunked;
 	lcrit_entry_at(x, i, &first);
-	buf_put(&o->buf, x->data + first.start, (size_t)(entry_end(x, j) - first.start));
+	copy_bytes(o, x, first.start, entry_end(x, j));
 	lcrit_output_check(L, o);
 	w->count += j - i + 1;
 	return 0;
@@ -791,7 +892,8 @@ static void register_type(lua_State *L, const char *name, const luaL_Reg *method
 	lua_pop(L, 1);
 }
 
-int luaopen_crit_core(lua_State *L);
+/* The one symbol the module exports (the Makefile hides the rest). */
+__attribute__((visibility("default"))) int luaopen_crit_core(lua_State *L);
 int luaopen_crit_core(lua_State *L)
 {
 	register_type(L, INDEX_MT, index_methods, index_gc);

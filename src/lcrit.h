@@ -52,6 +52,10 @@ int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err);
 /* Index entries up to entry i (0-based); 1 if it exists. Raises on a
  * corrupt image. SIZE_MAX indexes them all. */
 int lcrit_index_upto(lua_State *L, struct index *x, size_t i);
+/* Let the mapped pages within [from, to) go (a no-op for an image in a
+ * string): a pass over a huge image then takes constant memory. They are
+ * read again from the page cache if touched. */
+void lcrit_index_drop(struct index *x, uint64_t from, uint64_t to);
 /* Where entry i (0-based, already indexed) lies. */
 void lcrit_entry_at(const struct index *x, size_t i, struct entry_loc *loc);
 /* Its message (loc->msg_len bytes), followed by its payload. */

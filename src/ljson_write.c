@@ -47,7 +47,22 @@ static struct index *check_image(lua_State *L, int arg)
 	return x;
 }
 
-/* core.json_write(index, output, opts) -> entries, unknown fields skipped */
+struct consumed {
+	struct index *x;
+	uint64_t from; /* dropped below this already */
+};
+
+static void drop_consumed(void *ctx, uint64_t offset)
+{
+	struct consumed *c = ctx;
+
+	lcrit_index_drop(c->x, c->from, offset);
+	c->from = offset;
+}
+
+/* core.json_write(index, output, opts) -> entries, unknown fields skipped.
+ * The image is read once, front to back: its pages are let go behind the
+ * writer, so that memory stays flat however large the image. */
 int lcrit_json_write(lua_State *L)
 {
 	struct index *x = check_image(L, 1);
@@ -55,8 +70,11 @@ int lcrit_json_write(lua_State *L)
 	struct json_write_opts opts;
 	struct json_write_stats st;
 	struct crit_error err;
+	struct consumed done = { x, 0 };
 
 	check_opts(L, 3, &opts);
+	opts.consumed = drop_consumed;
+	opts.ctx = &done;
 	crit_error_clear(&err);
 	if (json_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err)) {
 		lcrit_output_check(L, o);

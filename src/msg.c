@@ -260,8 +260,15 @@ static int decode_fields(struct decoder *dc, const ProtobufCMessageDescriptor *d
 		struct wire_field w;
 		size_t n = wire_read_field(p, end, &w);
 
-		if (!n)
-			return decode_fail(dc, p, "%s", wire_field_error(p, end));
+		if (!n) {
+			uint32_t number = wire_field_number(p, end);
+
+			decode_fail(dc, p, "%s", wire_field_error(p, end));
+			f = number ? protobuf_c_message_descriptor_get_field(d, number) : NULL;
+			if (f) /* a value that does not read: say whose */
+				crit_error_push_path(dc->err, f->name, -1);
+			return -1;
+		}
 		f = protobuf_c_message_descriptor_get_field(d, w.number);
 		if (!f) {
 			keep_unknown(L, t, &w);

@@ -71,6 +71,15 @@ size_t wire_read_field(const uint8_t *p, const uint8_t *end, struct wire_field *
 	return (size_t)(q - p);
 }
 
+uint32_t wire_field_number(const uint8_t *p, const uint8_t *end)
+{
+	uint64_t key;
+
+	if (!wire_read_varint(p, end, &key) || key >> 3 > 0x1fffffff)
+		return 0;
+	return (uint32_t)(key >> 3);
+}
+
 /* Why wire_read_field failed at p, for the error message. */
 const char *wire_field_error(const uint8_t *p, const uint8_t *end)
 {

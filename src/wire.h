@@ -33,6 +33,9 @@ struct wire_field {
 size_t wire_read_varint(const uint8_t *p, const uint8_t *end, uint64_t *v);
 size_t wire_read_field(const uint8_t *p, const uint8_t *end, struct wire_field *f);
 const char *wire_field_error(const uint8_t *p, const uint8_t *end);
+/* The field number of the key at p, or 0 if the key does not read: lets an
+ * error in a value (a bad varint) name its field. */
+uint32_t wire_field_number(const uint8_t *p, const uint8_t *end);
 
 /* Find the last occurrence of a VARINT field; 1 if found. */
 int wire_find_varint(const uint8_t *msg, size_t len, uint32_t number, uint64_t *v);

@@ -13,13 +13,14 @@ function stdio.is_std(path)
 end
 
 --- open_image(path) -> core index of the image at path, or of stdin
---- (read whole: crit's formats are not seekable from a pipe anyway).
---- A missing file or a corrupt header raises: the CLI prints it.
+--- (mapped if it is a file; a pipe is copied to a temporary file first,
+--- so that memory stays flat). A missing file or a corrupt header
+--- raises: the CLI prints it.
 function stdio.open_image(path)
   if stdio.is_std(path) then
-    local bytes, err = io_stdin:read("a")
-    if not bytes then error("stdin: " .. tostring(err), 0) end
-    return core.load(bytes, "stdin")
+    local index, err = core.open(0, "stdin")
+    if not index then error(err, 0) end
+    return index
   end
   local index, err = core.open(path)
   if not index then error(err, 0) end

@@ -1,0 +1,465 @@
+-- The bad-input matrix: hostile images and JSON documents, each through
+-- the CLI (crit.lua as a subprocess) and the API. Every one must fail
+-- cleanly: exit status 1 and one line on stderr naming the file, where
+-- (offset / entry / line and column) and the field path; no output file
+-- left behind, an existing one unchanged; memory bounded by the input.
+-- The size of the matrix is printed by the last test.
+local core = require "crit.core"
+local crit = require "crit"
+local S = require "spec.support"
+
+local CRIT = "./crit.lua"
+local SANITIZED = os.getenv("CRIT_SANITIZED") ~= nil
+local M, COMMON = S.MAGIC, S.IMG_COMMON
+
+local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local tmp
+local checks = 0 -- how many (case, way) pairs ran: the matrix size
+
+-- sh(cmdline) -> { code =, out =, err = }
+local function sh(cmdline)
+  local _, how, code = os.execute("( " .. cmdline .. " ) >" .. tmp .. "/stdout 2>" .. tmp .. "/stderr")
+  assert(how == "exit", "killed by a signal: " .. cmdline)
+  return { code = code, out = S.read(tmp .. "/stdout"), err = S.read(tmp .. "/stderr") }
+end
+
+local function crit_cli(...)
+  local words = { CRIT }
+  for i, a in ipairs({ ... }) do words[i + 1] = quote(a) end
+  return sh(table.concat(words, " "))
+end
+
+-- Exit status 1, one line "crit.lua: FILE: WHERE: ..." matching `want`.
+local function assert_clean_failure(r, file, want)
+  checks = checks + 1
+  assert.are.equal(1, r.code, r.err)
+  assert.are.equal(1, select(2, r.err:gsub("\n", "")), r.err)
+  assert.matches("\n$", r.err)
+  assert.not_matches("traceback", r.err)
+  assert.truthy(r.err:find("crit.lua: " .. file .. ": ", 1, true), r.err)
+  assert.matches(want, r.err)
+end
+
+-- The same for an error raised by the API.
+local function assert_api_failure(ok, err, file, want)
+  checks = checks + 1
+  assert.is_false(ok, "should fail")
+  err = tostring(err)
+  assert.not_matches("\n", err)
+  assert.are.equal(file .. ": ", err:sub(1, #file + 2), err)
+  assert.matches(want, err)
+end
+
+-- Nothing but what the test put in the directory: no temporary file left.
+local function assert_only(dir, names)
+  local want = {}
+  for _, n in ipairs(names) do want[#want + 1] = n end
+  table.sort(want)
+  local got = {}
+  -- ls without the sanitizers' preload: LeakSanitizer would fail it
+  for _, n in ipairs(S.lines_of("env -u LD_PRELOAD ls -A " .. quote(dir))) do
+    if n ~= "stdout" and n ~= "stderr" then got[#got + 1] = n end
+  end
+  assert.are.same(want, got)
+end
+
+-- ---------------------------------------------------------------------
+-- Images. `want` matches the message: "offset 0" for the header, "entry N
+-- at offset X" then the field path for an entry. `info_ok`: crit info
+-- counts entries without decoding them, so a bad message inside is fine.
+
+local function u32(v) return S.u32(v) end
+local key, varint = S.key, S.varint
+local function uint(field, v) return key(field, 0) .. varint(v) end
+local function len(field, bytes) return key(field, 2) .. varint(#bytes) .. bytes end
+
+-- A CGROUP entry whose directory has children 10000 deep: the one
+-- recursive message of CRIU's schema (cgroup_dir_entry.children).
+local function cgroup_bomb(depth)
+  local dir = len(1, "d")
+  for _ = 1, depth do dir = len(1, "d") .. len(2, dir) end
+  return S.image({ COMMON, 0x59383330 }, { len(2, len(2, dir)) })
+end
+
+local DESC = len(1, uint(1, 1) .. uint(2, 0) .. uint(3, 0) .. uint(4, 0) .. uint(5, 0)
+  .. uint(6, 420) .. uint(7, 7))
+
+local IMAGES = {
+  { "an empty file", "", "offset 0: empty file" },
+  { "1 byte", "\x19", "offset 0: truncated magic %(1 bytes%)" },
+  { "2 bytes", "\x19\x43", "offset 0: truncated magic %(2 bytes%)" },
+  { "3 bytes", "\x19\x43\x56", "offset 0: truncated magic %(3 bytes%)" },
+  { "only IMG_COMMON", u32(COMMON), "offset 0: truncated magic: 0x54564319 and no image magic" },
+  { "an unknown magic", u32(0x12345678), "offset 0: unknown magic 0x12345678" },
+  { "a wrong second magic", u32(COMMON) .. u32(0xdeadbeef), "offset 4: unknown magic 0xdeadbeef" },
+  { "a truncated entry size", S.image({ COMMON, M.PSTREE }) .. "\x05\x00",
+    "entry 1 at offset 8: truncated entry size" },
+  { "an entry size past EOF", S.image({ COMMON, M.PSTREE }) .. u32(100) .. "abc",
+    "entry 1 at offset 8: entry size 100 past the end of the file" },
+  { "entry size 0x7fffffff", S.image({ COMMON, M.PSTREE }) .. u32(0x7fffffff) .. "abc",
+    "entry 1 at offset 8: entry size 2147483647 past the end of the file" },
+  { "entry size 0xffffffff", S.image({ COMMON, M.PSTREE }) .. u32(0xffffffff) .. "abc",
+    "entry 1 at offset 8: entry size 4294967295 past the end of the file" },
+  { "a second entry past EOF", S.image({ COMMON, M.PSTREE }, { uint(1, 1) }) .. u32(9),
+    "entry 2 at offset 14: entry size 9 past the end of the file" },
+  { "an invalid varint", S.image({ COMMON, M.PSTREE }, { key(1, 0) .. ("\xff"):rep(10) .. "\x01" }),
+    "entry 1 at offset 12: pid: invalid varint", info_ok = true },
+  { "a varint key over 10 bytes", S.image({ COMMON, M.PSTREE }, { ("\xff"):rep(11) }),
+    "entry 1 at offset 12: invalid varint in field key", info_ok = true },
+  { "a wrong wire type", S.image({ COMMON, M.PSTREE }, { len(1, "x") }),
+    "entry 1 at offset 12: pid: wrong wire type for a uint32 field", info_ok = true },
+  { "a nested length past its message", S.image({ COMMON, M.CORE }, { key(2, 2) .. "\x7f" }),
+    "entry 1 at offset 12: .*length past the end", info_ok = true },
+  { "a nesting bomb", cgroup_bomb(10000),
+    "entry 1 at offset %d+: controllers.*%.children.*: nesting too deep", info_ok = true },
+  { "a uint32 above 2^32", S.image({ COMMON, M.PSTREE }, { key(1, 0) .. "\x80\x80\x80\x80\x10" }),
+    "entry 1 at offset 12: pid: value out of range for uint32", info_ok = true },
+  { "a payload longer than the file",
+    S.image({ COMMON, M.PIPES_DATA }, { { uint(1, 1) .. uint(2, 1000), "abc" } }),
+    "entry 1 at offset 8: payload of 1000 bytes past the end of the file" },
+  { "nsems 0xffffffff", S.image({ COMMON, M.IPCNS_SEM }, { { DESC .. uint(2, 0xffffffff), "abcd" } }),
+    "entry 1 at offset 8: payload of 8589934592 bytes past the end of the file" },
+  { "qnum 0xffffffff",
+    S.image({ COMMON, M.IPCNS_MSG }, { { DESC .. uint(2, 0) .. uint(3, 0xffffffff), "abcd" } }),
+    "entry 1 at offset 8: message 1: size %d+ past the end of the file" },
+}
+
+-- Walk everything the image holds: every framing and message error shows.
+local function walk(img)
+  for i = 1, #img do local _ = img[i] end
+end
+
+describe("bad images", function()
+  setup(function() tmp = S.tmpdir() end)
+  teardown(function() S.cleanup() end)
+
+  for _, case in ipairs(IMAGES) do
+    local what, bytes, want = case[1], case[2], case[3]
+    describe(what, function()
+      local file, out, kept
+
+      before_each(function()
+        file = tmp .. "/bad.img"
+        out = tmp .. "/new.json"
+        kept = tmp .. "/kept.json"
+        S.write(file, bytes)
+        S.write(kept, "precious\n")
+        os.remove(out)
+      end)
+
+      it("crit.load raises one line with the name and where", function()
+        local ok, err = pcall(function() walk(crit.load(bytes, "bad.img")) end)
+        assert_api_failure(ok, err, "bad.img", want)
+      end)
+
+      it("crit.open raises one line with the path and where", function()
+        local ok, err = pcall(function() walk(assert(crit.open(file))) end)
+        assert_api_failure(ok, err, file, want)
+      end)
+
+      it("decode -o NEW fails and leaves no file", function()
+        assert_clean_failure(crit_cli("decode", "-i", file, "-o", out), file, want)
+        assert_only(tmp, { "bad.img", "kept.json" })
+      end)
+
+      it("decode -o EXISTING fails and leaves it unchanged", function()
+        assert_clean_failure(crit_cli("decode", "--pretty", "-i", file, "-o", kept), file, want)
+        assert.are.equal("precious\n", S.read(kept))
+        assert_only(tmp, { "bad.img", "kept.json" })
+      end)
+
+      it("show fails", function()
+        assert_clean_failure(crit_cli("show", file), file, want)
+      end)
+
+      it(case.info_ok and "info counts the entries" or "info fails", function()
+        local r = crit_cli("info", file)
+        if case.info_ok then
+          checks = checks + 1
+          assert.are.equal(0, r.code, r.err)
+        else
+          assert_clean_failure(r, file, want)
+        end
+      end)
+    end)
+  end
+
+  it("an image with a header and no entries is valid, not an error", function()
+    local file = tmp .. "/empty.img"
+    S.write(file, S.image({ COMMON, M.PSTREE }))
+    assert.are.equal(0, #crit.load(S.read(file)))
+    local r = crit_cli("decode", "-i", file)
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal('{"magic": "PSTREE", "entries": []}\n', r.out)
+  end)
+
+  it("a Lua table nested 10000 deep does not encode, and says where", function()
+    local dir = { dir_name = "d" }
+    for _ = 1, 10000 do dir = { dir_name = "d", children = { dir } } end
+    local img = crit.new("CGROUP")
+    img:append({ controllers = { { dirs = { dir } } } })
+    local ok, err = pcall(img.encode, img)
+    assert.is_false(ok)
+    assert.matches("entry 1 at offset 8: controllers%[1%]%.dirs%[1%]%.children%[1%].*: nesting too deep", err)
+  end)
+
+  -- Known fields nest deeply only through cgroup_dir_entry.children (in
+  -- the matrix above); a nesting bomb in an unknown field is kept as
+  -- bytes, never parsed.
+  it("a nesting bomb in an unknown field is kept as bytes, not parsed", function()
+    local bomb = ""
+    for _ = 1, 10000 do bomb = len(1, bomb) end
+    local msg = uint(1, 1) .. uint(2, 0) .. uint(3, 1) .. uint(4, 1) .. len(1000, bomb)
+    local img = crit.load(S.image({ COMMON, M.PSTREE }, { msg }))
+    assert.are.equal(1, img[1].pid)
+    local file = tmp .. "/bomb.img"
+    S.write(file, img:encode())
+    local r = crit_cli("decode", "-i", file)
+    assert.are.equal(0, r.code, r.err)
+  end)
+end)
+
+-- ---------------------------------------------------------------------
+-- Invalid UTF-8 is not an error: a string field holds bytes, written as
+-- Python's surrogateescape writes them (\udcXX) and read back the same.
+
+describe("strings that are not UTF-8", function()
+  setup(function() tmp = S.tmpdir() end)
+  teardown(function() S.cleanup() end)
+
+  local all = {}
+  for b = 0, 255 do all[#all + 1] = string.char(b) end
+  local STRINGS = {
+    ["a lone 0xff"] = "\xff",
+    ["a truncated sequence"] = "ab\xe2\x82",
+    ["an encoded surrogate"] = "\xed\xa0\x80",
+    ["an overlong NUL"] = "\xc0\x80",
+    ["all 256 bytes"] = table.concat(all),
+    ["valid text around junk"] = "é\xfe€\x80ok",
+  }
+  for what, comm in pairs(STRINGS) do
+    it("round-trip losslessly: " .. what, function()
+      local img = crit.new("CORE")
+      img:append({ mtype = "X86_64", tc = { task_state = 1, exit_code = 0, personality = 0,
+        flags = 0, blk_sigset = 0, comm = comm } })
+      local bytes = img:encode()
+      local file, json, back = tmp .. "/core.img", tmp .. "/core.json", tmp .. "/back.img"
+      S.write(file, bytes)
+      for _, pretty in ipairs({ false, true }) do
+        local r = crit_cli("decode", "-i", file, "-o", json, pretty and "--pretty" or nil)
+        assert.are.equal(0, r.code, r.err)
+        r = crit_cli("encode", "-i", json, "-o", back)
+        assert.are.equal(0, r.code, r.err)
+        assert.are.equal(bytes, S.read(back))
+      end
+      local out = core.output()
+      core.json_read(S.read(json), out, "core.json")
+      assert.are.equal(comm, crit.load(out:finish())[1].tc.comm)
+    end)
+  end
+end)
+
+-- ---------------------------------------------------------------------
+-- JSON. `want` matches "line L, column C: path: what".
+
+local function doc(magic, entries)
+  return '{"magic": "' .. magic .. '", "entries": [' .. entries .. "]}"
+end
+local function pstree(fields)
+  return doc("PSTREE", "{" .. fields .. "}")
+end
+local TASK = '{"mtype": "X86_64", "tc": {"task_state": 1, "exit_code": 0, "personality": 0, '
+  .. '"flags": 0, "blk_sigset": 0, "comm": %s}}'
+local JDESC = '{"key": 1, "uid": 0, "gid": 0, "cuid": 0, "cgid": 0, "mode": 420, "id": 7}'
+
+local JSONS = {
+  { "an empty document", "", "line 1, column 1: unexpected end of the input" },
+  { "a syntax error", '{"magic": "PSTREE", "entries": [}', "line 1, column 33: entries%[1%]: unexpected '}'" },
+  { "a document cut short", '{"magic": "PSTREE", "entries": [{"pid": 1', "line 1, column %d+: entries%[1%]" },
+  { "garbage after the document", doc("PSTREE", "") .. " x", "line 1, column 36: unexpected 'x'" },
+  { "NaN", pstree('"pid": NaN'), "line 1, column 41: entries%[1%]%.pid: unexpected 'N'" },
+  { "a raw newline in a string", pstree('"pid": 1, "ppid": 1, "pgid": 1, "sid": 1, "threads": ["a\n"]'),
+    "line 1, column %d+: entries%[1%]%.threads%[1%]: control character 0x0a" },
+  { "entries not an array", '{"magic": "PSTREE", "entries": {}}', "line 1, column 32: entries: .*must be an array" },
+  { "a string for an integer", pstree('"pid": "x", "ppid": 1, "pgid": 1, "sid": 1'),
+    "line 1, column 41: entries%[1%]%.pid: invalid integer" },
+  { "an array for an integer", pstree('"pid": [], "ppid": 1, "pgid": 1, "sid": 1'),
+    "line 1, column 41: entries%[1%]%.pid: expected an integer, got an array" },
+  { "a fraction for an integer", pstree('"pid": 1.5, "ppid": 1, "pgid": 1, "sid": 1'),
+    "line 1, column 41: entries%[1%]%.pid: uint32 field needs an integer" },
+  { "an unknown key", pstree('"pid": 1, "ppid": 1, "pgid": 1, "sid": 1, "zzz": 1'),
+    "line 1, column 76: entries%[1%]%.zzz: unknown key" },
+  { "a missing required field", pstree('"pid": 1, "pgid": 1, "sid": 1'),
+    "line 1, column 33: entries%[1%]%.ppid: missing required field" },
+  { "2^32 for a uint32", pstree('"pid": 4294967296, "ppid": 1, "pgid": 1, "sid": 1'),
+    'line 1, column 41: entries%[1%]%.pid: "4294967296" is out of range for uint32' },
+  { "-1 for a uint32", pstree('"pid": -1, "ppid": 1, "pgid": 1, "sid": 1'),
+    'line 1, column 41: entries%[1%]%.pid: "%-1" is out of range for uint32' },
+  { "2^64 for a uint64", doc("PAGEMAP", '{"pages_id": 1}, {"vaddr": 18446744073709551616, "compat_nr_pages": 1}'),
+    'line 1, column 61: entries%[2%]%.vaddr: "18446744073709551616" is out of range for uint64' },
+  { "-1 for a uint64", doc("PAGEMAP", '{"pages_id": 1}, {"vaddr": -1, "compat_nr_pages": 1}'),
+    'line 1, column 61: entries%[2%]%.vaddr: "%-1" is out of range for uint64' },
+  { "a 400-digit number", pstree('"pid": 1' .. ("0"):rep(400) .. ', "ppid": 1, "pgid": 1, "sid": 1'),
+    "line 1, column 41: entries%[1%]%.pid: .*out of range for uint32" },
+  { "a duplicate key", pstree('"pid": 1, "pid": 2, "ppid": 1, "pgid": 1, "sid": 1'),
+    "line 1, column 44: entries%[1%]%.pid: duplicate key" },
+  { "an unknown magic", doc("NOPE", ""), 'line 1, column 11: magic: unknown magic "NOPE"' },
+  { "10000 nested arrays", '{"magic": "PSTREE", "entries": [' .. ("["):rep(10000),
+    "line 1, column %d+: entries%[1%]%[1%].*: nested deeper than 64 arrays and objects" },
+  { "10000 nested objects", '{"magic": "PSTREE", "entries": [' .. ('{"a": '):rep(10000),
+    "line 1, column %d+: entries%[1%]%.a%.a.*: nested deeper than 64 arrays and objects" },
+  { "raw invalid UTF-8", doc("CORE", TASK:format('"\xff\xfe"')),
+    "line 1, column %d+: entries%[1%]%.tc%.comm: invalid UTF%-8 byte 0xff" },
+  { "a lone high surrogate", doc("CORE", TASK:format('"\\ud800"')),
+    "line 1, column %d+: entries%[1%]%.tc%.comm: lone surrogate" },
+  { "a payload longer than its size", doc("PIPES_DATA", '{"pipe_id": 1, "bytes": 3, "extra": "YWJjZGVm\\n"}'),
+    "line 1, column 73: entries%[1%]%.extra: 6 bytes of data, but bytes says 3" },
+  { "nsems 2^32-1", doc("IPCNS_SEM", '{"desc": ' .. JDESC .. ', "nsems": 4294967295, "extra": [1, 2]}'),
+    "line 1, column %d+: entries%[1%]%.extra: 2 semaphore values, but nsems says 4294967295" },
+  { "qnum 2^32-1", doc("IPCNS_MSG", '{"desc": ' .. JDESC .. ', "qbytes": 0, "qnum": 4294967295, "extra": []}'),
+    "line 1, column %d+: entries%[1%]%.extra: 0 items, but qnum says 4294967295" },
+}
+
+describe("bad JSON", function()
+  setup(function() tmp = S.tmpdir() end)
+  teardown(function() S.cleanup() end)
+
+  for _, case in ipairs(JSONS) do
+    local what, text, want = case[1], case[2], case[3]
+    describe(what, function()
+      local file, out, kept
+
+      before_each(function()
+        file = tmp .. "/bad.json"
+        out = tmp .. "/new.img"
+        kept = tmp .. "/kept.img"
+        S.write(file, text)
+        S.write(kept, "precious\n")
+        os.remove(out)
+      end)
+
+      it("core.json_read from a string raises, leaving no file", function()
+        local o = core.output(out)
+        local ok, err = pcall(core.json_read, text, o, "bad.json")
+        assert_api_failure(ok, err, "bad.json", want)
+        o:abort()
+        assert_only(tmp, { "bad.json", "kept.img" })
+      end)
+
+      it("core.json_read from a file raises the same", function()
+        local f = assert(io.open(file, "rb"))
+        local o = core.output(kept)
+        local ok, err = pcall(core.json_read, f, o, "bad.json")
+        f:close()
+        o:abort()
+        assert_api_failure(ok, err, "bad.json", want)
+        assert.are.equal("precious\n", S.read(kept))
+      end)
+
+      it("encode -o NEW fails and leaves no file", function()
+        assert_clean_failure(crit_cli("encode", "-i", file, "-o", out), file, want)
+        assert_only(tmp, { "bad.json", "kept.img" })
+      end)
+
+      it("encode -o EXISTING fails and leaves it unchanged", function()
+        assert_clean_failure(crit_cli("encode", "-i", file, "-o", kept), file, want)
+        assert.are.equal("precious\n", S.read(kept))
+        assert_only(tmp, { "bad.json", "kept.img" })
+      end)
+    end)
+  end
+end)
+
+-- ---------------------------------------------------------------------
+-- A 100 MB string (10 MB under the sanitizers): it works, and the peak RSS
+-- stays within a small multiple of the input.
+
+describe("a huge string", function()
+  setup(function() tmp = S.tmpdir() end)
+  teardown(function() S.cleanup() end)
+
+  -- Peak RSS in bytes of crit.lua with these arguments, and its result.
+  local function measured(...)
+    local words = {}
+    for i, a in ipairs({ ... }) do words[i] = quote(a) end
+    local preload = SANITIZED and os.getenv("LD_PRELOAD")
+    local time = "/usr/bin/time -f %M -o " .. tmp .. "/rss "
+    if preload then -- time itself runs without the sanitizers; crit.lua with them
+      time = "env -u LD_PRELOAD " .. time .. "env LD_PRELOAD=" .. quote(preload) .. " "
+    end
+    local r = sh(time .. CRIT .. " " .. table.concat(words, " "))
+    return tonumber(S.read(tmp .. "/rss"):match("(%d+)%s*$")) * 1024, r
+  end
+
+  it("encodes and decodes back, with peak RSS under 4 x input + 64 MB", function()
+    local size = (SANITIZED and 10 or 100) * 1024 * 1024
+    local json, img, back = tmp .. "/huge.json", tmp .. "/huge.img", tmp .. "/back.json"
+    local text = doc("CORE", TASK:format('"' .. ("a"):rep(size) .. '"'))
+    S.write(json, text)
+    local rss, r = measured("encode", "-i", json, "-o", img)
+    assert.are.equal(0, r.code, r.err)
+    if not SANITIZED then assert.is_true(rss < 4 * #text + 64 * 2^20, rss) end
+    rss, r = measured("decode", "-i", img, "-o", back)
+    assert.are.equal(0, r.code, r.err)
+    if not SANITIZED then assert.is_true(rss < 4 * #text + 64 * 2^20, rss) end
+    assert.is_true(S.read(back) == text, "decode gives back the same JSON")
+    checks = checks + 2
+  end)
+end)
+
+-- ---------------------------------------------------------------------
+-- What the fuzzers found (fuzz/regressions/HARNESS/), replayed through
+-- the API: under `make test-asan` the sanitizers check them again. An
+-- image input is one byte for the type (as fuzz_decode.c picks it), then
+-- the image after its header.
+
+describe("fuzz regressions", function()
+  local function image_of(input)
+    local types = crit.magics()
+    local t = types[input:byte(1) % #types + 1]
+    local img = crit.new(t.raw and "PAGEMAP" or t.name)
+    return img._header .. input:sub(2)
+  end
+
+  local REPLAY = {
+    decode = function(input)
+      pcall(function() walk(crit.load(image_of(input), "fuzz.img")) end)
+    end,
+    json_write = function(input)
+      for _, opts in ipairs({ {}, { pretty = true }, { nopl = true }, { pretty = true, nopl = true } }) do
+        pcall(function() core.json_write(core.load(image_of(input), "fuzz.img"), core.output(), opts) end)
+      end
+    end,
+    json_read = function(input)
+      local out = core.output()
+      if pcall(core.json_read, input, out, "fuzz.json") then
+        local x = core.load(out:finish(), "fuzz.img")
+        local json = core.output()
+        core.json_write(x, json)
+        local again = core.output()
+        core.json_read(json:finish(), again, "again.json")
+      else
+        out:abort()
+      end
+    end,
+  }
+
+  for harness, replay in pairs(REPLAY) do
+    for _, file in ipairs(S.lines_of("find fuzz/regressions/" .. harness .. " -type f ! -name '.*' | LC_ALL=C sort")) do
+      it(harness .. ": " .. file:match("[^/]+$"), function()
+        replay(S.read(file))
+      end)
+    end
+  end
+end)
+
+describe("the matrix", function()
+  it("has as many checks as cases times ways", function()
+    -- images: 6 ways each (load, open, decode new, decode existing, show,
+    -- info); JSON: 4 ways each (string, file, encode new, encode existing)
+    assert.are.equal(#IMAGES * 6 + #JSONS * 4 + 2, checks)
+    print(("\nbad-input matrix: %d image cases x 6 + %d JSON cases x 4 + 2 huge = %d checks")
+      :format(#IMAGES, #JSONS, checks))
+  end)
+end)
