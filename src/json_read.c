@@ -257,15 +257,6 @@ static int type_error(struct crit_error *err, const struct jnode *n, const char 
 	return crit_fail(at(err, n->at), "expected %s, got %s", wanted, json_kind(n));
 }
 
-static const char *field_type_name(ProtobufCType t)
-{
-	static const char *const names[] = {
-		"int32", "sint32", "sfixed32", "int64", "sint64", "sfixed64", "uint32", "fixed32",
-		"uint64", "fixed64", "float", "double", "bool", "enum", "string", "bytes", "message",
-	};
-	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
-}
-
 /* ------------------------------------------------------------------ */
 /* Input: a document in memory, or chunks of a stream                   */
 
@@ -900,7 +891,7 @@ static int fit_integer(struct crit_error *err, ProtobufCType t, const struct jno
 		break;
 	}
 	if (v->mag > (v->neg ? neg_max : pos_max))
-		return range_error(err, n, field_type_name(t));
+		return range_error(err, n, wire_type_name(t));
 	s = v->neg ? 0 - v->mag : v->mag; /* two's complement */
 	switch (t) {
 	case PROTOBUF_C_TYPE_SINT32:
@@ -941,10 +932,10 @@ static int number_value(struct crit_error *err, ProtobufCType t, const struct jn
 	case INT_OK:
 		return 0;
 	case INT_TOO_BIG:
-		return range_error(err, n, field_type_name(t));
+		return range_error(err, n, wire_type_name(t));
 	default:
 		return crit_fail(at(err, n->at), "%s field needs an integer, got %s",
-				 field_type_name(t), show(&sh, n->text, n->len));
+				 wire_type_name(t), show(&sh, n->text, n->len));
 	}
 }
 
@@ -1058,7 +1049,7 @@ static int string_value(struct crit_error *err, const ProtobufCFieldDescriptor *
 			const struct criu_field_opt *opt, const struct jnode *n,
 			struct int_value *v)
 {
-	const char *type = field_type_name(f->type);
+	const char *type = wire_type_name(f->type);
 	const struct flag_map *fm;
 	int64_t dv;
 
@@ -1281,63 +1272,6 @@ struct encoder {
 	int old_pagemap; /* crit 3.17's pagemap_entry: nr_pages is field 2 */
 };
 
-static enum wire_type wire_type_of(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return WIRE_I64;
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-		return WIRE_I32;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_BYTES:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return WIRE_LEN;
-	default:
-		return WIRE_VARINT;
-	}
-}
-
-static void put_scalar(struct buf *out, ProtobufCType t, uint64_t bits)
-{
-	switch (wire_type_of(t)) {
-	case WIRE_I64:
-		wire_put_le64(out, bits);
-		break;
-	case WIRE_I32:
-		buf_put_u32le(out, (uint32_t)bits);
-		break;
-	default:
-		wire_put_varint(out, bits);
-		break;
-	}
-}
-
-/* Length-delimited values are written after a one-byte placeholder at
- * `mark` (as in msg.c): now that the length is known, write it there,
- * moving the value when the length takes more than one byte. */
-static void close_length(struct buf *out, size_t mark)
-{
-	size_t len, sz, i;
-	uint64_t v;
-
-	if (out->failed)
-		return;
-	len = out->len - mark - 1;
-	sz = wire_varint_size(len);
-	if (sz > 1) {
-		if (buf_reserve(out, sz - 1))
-			return;
-		memmove(out->data + mark + sz, out->data + mark + 1, len);
-		out->len += sz - 1;
-	}
-	for (i = 0, v = len; i < sz; i++, v >>= 7)
-		out->data[mark + i] = (uint8_t)((v & 0x7f) | (i + 1 < sz ? 0x80 : 0));
-}
-
 static size_t open_length(struct buf *out, uint32_t number)
 {
 	size_t mark;
@@ -1377,7 +1311,7 @@ static int scalar_bits(struct encoder *e, const ProtobufCFieldDescriptor *f,
 	case PROTOBUF_C_TYPE_FLOAT:
 	case PROTOBUF_C_TYPE_DOUBLE: /* CRIU's schema has none */
 		return crit_fail(at(e->err, n->at), "%s fields are not supported",
-				 field_type_name(f->type));
+				 wire_type_name(f->type));
 	default:
 		if (n->type == J_STRING) {
 			if (string_value(e->err, f, opt, n, &v))
@@ -1435,18 +1369,18 @@ static int encode_value(struct encoder *e, const ProtobufCFieldDescriptor *f,
 		mark = open_length(m, f->id);
 		r = opt && opt->conv ? decode_quoted_printable(e->err, n, m)
 				     : decode_base64(e->err, n, m, &count);
-		close_length(m, mark);
+		wire_close_length(m, mark);
 		return r;
 	case PROTOBUF_C_TYPE_MESSAGE:
 		mark = open_length(m, f->id);
 		r = encode_message(e, f->descriptor, n, 0);
-		close_length(m, mark);
+		wire_close_length(m, mark);
 		return r;
 	default:
 		if (scalar_bits(e, f, opt, n, &bits))
 			return -1;
 		wire_put_key(m, f->id, wire_type_of(f->type));
-		put_scalar(m, f->type, bits);
+		wire_put_scalar(m, f->type, bits);
 		return 0;
 	}
 }
@@ -1461,13 +1395,13 @@ static void put_element(struct buf *m, const ProtobufCFieldDescriptor *f, uint64
 {
 	if (!(f->flags & PROTOBUF_C_FIELD_FLAG_PACKED))
 		wire_put_key(m, f->id, wire_type_of(f->type));
-	put_scalar(m, f->type, bits);
+	wire_put_scalar(m, f->type, bits);
 }
 
 static void end_repeated(struct buf *m, const ProtobufCFieldDescriptor *f, size_t mark)
 {
 	if (f->flags & PROTOBUF_C_FIELD_FLAG_PACKED)
-		close_length(m, mark);
+		wire_close_length(m, mark);
 }
 
 /* (criu).ipadd given as ["10.0.0.1"] or ["fe80::1"]: one word or four,

@@ -607,46 +607,12 @@ static void put_integer(struct jw *w, const ProtobufCFieldDescriptor *f,
 /* ------------------------------------------------------------------ */
 /* Scalars                                                              */
 
-static enum wire_type wire_type_of(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return WIRE_I64;
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-		return WIRE_I32;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_BYTES:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return WIRE_LEN;
-	default:
-		return WIRE_VARINT;
-	}
-}
-
-static int is_packable(ProtobufCType t)
-{
-	return wire_type_of(t) != WIRE_LEN;
-}
-
-static const char *type_name(ProtobufCType t)
-{
-	static const char *const names[] = {
-		"int32", "sint32", "sfixed32", "int64", "sint64", "sfixed64", "uint32", "fixed32",
-		"uint64", "fixed64", "float", "double", "bool", "enum", "string", "bytes", "message",
-	};
-	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
-}
-
 static int check_wire_type(struct jw *w, const struct view *v,
 			   const ProtobufCFieldDescriptor *f, const struct wire_field *wf)
 {
 	if (wf->type == wire_type_of(f->type))
 		return 0;
-	return fail_at(w, v, wf->start, "wrong wire type for a %s field", type_name(f->type));
+	return fail_at(w, v, wf->start, "wrong wire type for a %s field", wire_type_name(f->type));
 }
 
 static int in_int32(int64_t v)
@@ -665,7 +631,7 @@ static int read_integer(struct jw *w, const struct view *v, const ProtobufCField
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_ENUM:
 		if (!in_int32((int64_t)raw))
-			return fail_at(w, v, at, "value out of range for %s", type_name(f->type));
+			return fail_at(w, v, at, "value out of range for %s", wire_type_name(f->type));
 		break;
 	case PROTOBUF_C_TYPE_SINT32:
 		n->bits = (uint64_t)wire_unzigzag(raw);
@@ -697,7 +663,7 @@ static int read_integer(struct jw *w, const struct view *v, const ProtobufCField
 		n->is_signed = 0;
 		break;
 	default: /* float and double: crit cannot print them either */
-		return fail_at(w, v, at, "%s fields are not supported", type_name(f->type));
+		return fail_at(w, v, at, "%s fields are not supported", wire_type_name(f->type));
 	}
 	return 0;
 }
@@ -953,7 +919,7 @@ static int write_repeated(struct jw *w, const struct view *v, const ProtobufCMes
 	if (w->human && fmt.opt && (fmt.opt->bits & CRIU_OPT_IPADD) &&
 	    f->type == PROTOBUF_C_TYPE_UINT32 && (r = write_ip_address(w, v, f, it, count)))
 		return r < 0 ? -1 : 0;
-	if (is_packable(f->type)) {
+	if (wire_packable(f->type)) {
 		e.occ = *it;
 		e.p = e.end = NULL;
 		while ((r = next_element(w, v, f, &e, &raw, &at)) > 0) {

@@ -11,40 +11,6 @@
 /* ------------------------------------------------------------------ */
 /* Field types                                                          */
 
-static enum wire_type wire_type_of(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return WIRE_I64;
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-		return WIRE_I32;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_BYTES:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return WIRE_LEN;
-	default:
-		return WIRE_VARINT;
-	}
-}
-
-static int is_packable(ProtobufCType t)
-{
-	return wire_type_of(t) != WIRE_LEN;
-}
-
-static const char *type_name(ProtobufCType t)
-{
-	static const char *const names[] = {
-		"int32", "sint32", "sfixed32", "int64", "sint64", "sfixed64", "uint32", "fixed32",
-		"uint64", "fixed64", "float", "double", "bool", "enum", "string", "bytes", "message",
-	};
-	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
-}
-
 /* ------------------------------------------------------------------ */
 /* Decoding                                                             */
 
@@ -135,7 +101,7 @@ static int push_scalar(struct decoder *dc, const ProtobufCFieldDescriptor *f, ui
 		break;
 	}
 	default:
-		return decode_fail(dc, at, "%s is not a scalar type", type_name(f->type));
+		return decode_fail(dc, at, "%s is not a scalar type", wire_type_name(f->type));
 	}
 	return 0;
 }
@@ -221,10 +187,10 @@ static int decode_field(struct decoder *dc, int t, const ProtobufCFieldDescripto
 	lua_State *L = dc->L;
 
 	if (f->label == PROTOBUF_C_LABEL_REPEATED && w->type == WIRE_LEN &&
-	    is_packable(f->type))
+	    wire_packable(f->type))
 		return decode_packed(dc, t, f, w);
 	if (w->type != wire_type_of(f->type))
-		return decode_fail(dc, w->start, "wrong wire type for a %s field", type_name(f->type));
+		return decode_fail(dc, w->start, "wrong wire type for a %s field", wire_type_name(f->type));
 	if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
 	    lua_getfield(L, t, f->name) == LUA_TTABLE) {
 		/* A repeated occurrence of a message merges into the first. */
@@ -410,17 +376,17 @@ static int get_integer(struct encoder *ec, int i, const ProtobufCFieldDescriptor
 		*v = lua_tointegerx(ec->L, i, &ok);
 		if (ok)
 			return 0;
-		return crit_fail(ec->err, "%s field needs an integer, got %s", type_name(f->type),
+		return crit_fail(ec->err, "%s field needs an integer, got %s", wire_type_name(f->type),
 				 lua_tostring(ec->L, i));
 	}
-	return crit_fail(ec->err, "%s field needs an integer, got %s", type_name(f->type),
+	return crit_fail(ec->err, "%s field needs an integer, got %s", wire_type_name(f->type),
 			 lua_kind(ec->L, i));
 }
 
 static int range_fail(struct encoder *ec, const ProtobufCFieldDescriptor *f, lua_Integer v)
 {
 	return crit_fail(ec->err, "%" PRId64 " is out of range for %s", (int64_t)v,
-			 type_name(f->type));
+			 wire_type_name(f->type));
 }
 
 /* The wire value of the scalar at stack index i. */
@@ -499,36 +465,6 @@ static int scalar_bits(struct encoder *ec, int i, const ProtobufCFieldDescriptor
 	return 0;
 }
 
-static int put_scalar(struct buf *out, ProtobufCType t, uint64_t bits)
-{
-	switch (wire_type_of(t)) {
-	case WIRE_I64:
-		return wire_put_le64(out, bits);
-	case WIRE_I32:
-		return buf_put_u32le(out, (uint32_t)bits);
-	default:
-		return wire_put_varint(out, bits);
-	}
-}
-
-/* Write a length prefix for what was appended since `mark`, which reserved
- * one byte for it; move the bytes when the length needs more. */
-static int close_length(struct buf *out, size_t mark)
-{
-	size_t len = out->len - mark - 1, sz = wire_varint_size(len), i;
-	uint64_t v = len;
-
-	if (sz > 1) {
-		if (buf_reserve(out, sz - 1))
-			return -1;
-		memmove(out->data + mark + sz, out->data + mark + 1, len);
-		out->len += sz - 1;
-	}
-	for (i = 0; i < sz; i++, v >>= 7)
-		out->data[mark + i] = (uint8_t)((v & 0x7f) | (i + 1 < sz ? 0x80 : 0));
-	return 0;
-}
-
 /* Encode the value at stack index i as field f (key included). */
 static int encode_value(struct encoder *ec, int i, const ProtobufCFieldDescriptor *f, int depth)
 {
@@ -543,7 +479,7 @@ static int encode_value(struct encoder *ec, int i, const ProtobufCFieldDescripto
 	case PROTOBUF_C_TYPE_BYTES:
 		if (lua_type(L, i) != LUA_TSTRING)
 			return crit_fail(ec->err, "%s field needs a string, got %s",
-					 type_name(f->type), lua_kind(L, i));
+					 wire_type_name(f->type), lua_kind(L, i));
 		s = lua_tolstring(L, i, &len);
 		wire_put_key(out, f->id, WIRE_LEN);
 		wire_put_varint(out, len);
@@ -557,12 +493,12 @@ static int encode_value(struct encoder *ec, int i, const ProtobufCFieldDescripto
 		if (buf_putc(out, 0) || encode_fields(ec, lua_absindex(L, i), f->descriptor,
 						      depth + 1, 0))
 			return -1;
-		return close_length(out, mark);
+		return wire_close_length(out, mark);
 	default:
 		if (scalar_bits(ec, i, f, &bits))
 			return -1;
 		wire_put_key(out, f->id, wire_type_of(f->type));
-		return put_scalar(out, f->type, bits);
+		return wire_put_scalar(out, f->type, bits);
 	}
 }
 
@@ -571,7 +507,7 @@ static int encode_repeated(struct encoder *ec, int arr, const ProtobufCFieldDesc
 {
 	lua_State *L = ec->L;
 	size_t n, k, mark = 0;
-	int packed = (f->flags & PROTOBUF_C_FIELD_FLAG_PACKED) && is_packable(f->type);
+	int packed = (f->flags & PROTOBUF_C_FIELD_FLAG_PACKED) && wire_packable(f->type);
 
 	if (!lua_istable(L, arr))
 		return crit_fail(ec->err, "repeated field needs an array, got %s", lua_kind(L, arr));
@@ -591,7 +527,7 @@ static int encode_repeated(struct encoder *ec, int arr, const ProtobufCFieldDesc
 			return crit_fail(ec->err, "hole in the array");
 		}
 		if (packed) {
-			r = scalar_bits(ec, -1, f, &bits) || put_scalar(ec->out, f->type, bits);
+			r = scalar_bits(ec, -1, f, &bits) || wire_put_scalar(ec->out, f->type, bits);
 		} else {
 			r = encode_value(ec, -1, f, depth);
 		}
@@ -601,7 +537,7 @@ static int encode_repeated(struct encoder *ec, int arr, const ProtobufCFieldDesc
 			return -1;
 		}
 	}
-	return packed && n ? close_length(ec->out, mark) : 0;
+	return packed && n ? wire_close_length(ec->out, mark) : 0;
 }
 
 /* Every key of the table must be a field (or `extra` at the top, or the

@@ -1,6 +1,8 @@
 /* Protocol buffers wire format primitives, bounds-checked. */
 #include "wire.h"
 
+#include <string.h>
+
 size_t wire_read_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
 	uint64_t r = 0;
@@ -129,6 +131,40 @@ int wire_find_varint(const uint8_t *msg, size_t len, uint32_t number, uint64_t *
 	return found;
 }
 
+enum wire_type wire_type_of(ProtobufCType t)
+{
+	switch (t) {
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return WIRE_I64;
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+		return WIRE_I32;
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return WIRE_LEN;
+	default:
+		return WIRE_VARINT;
+	}
+}
+
+int wire_packable(ProtobufCType t)
+{
+	return wire_type_of(t) != WIRE_LEN;
+}
+
+const char *wire_type_name(ProtobufCType t)
+{
+	static const char *const names[] = {
+		"int32", "sint32", "sfixed32", "int64", "sint64", "sfixed64", "uint32", "fixed32",
+		"uint64", "fixed64", "float", "double", "bool", "enum", "string", "bytes", "message",
+	};
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
 size_t wire_varint_size(uint64_t v)
 {
 	size_t n = 1;
@@ -163,4 +199,36 @@ int wire_put_le64(struct buf *b, uint64_t v)
 	if (buf_put_u32le(b, (uint32_t)v))
 		return -1;
 	return buf_put_u32le(b, (uint32_t)(v >> 32));
+}
+
+int wire_put_scalar(struct buf *b, ProtobufCType t, uint64_t bits)
+{
+	switch (wire_type_of(t)) {
+	case WIRE_I64:
+		return wire_put_le64(b, bits);
+	case WIRE_I32:
+		return buf_put_u32le(b, (uint32_t)bits);
+	default:
+		return wire_put_varint(b, bits);
+	}
+}
+
+int wire_close_length(struct buf *b, size_t mark)
+{
+	size_t len, sz, i;
+	uint64_t v;
+
+	if (b->failed)
+		return -1;
+	len = b->len - mark - 1;
+	sz = wire_varint_size(len);
+	if (sz > 1) {
+		if (buf_reserve(b, sz - 1))
+			return -1;
+		memmove(b->data + mark + sz, b->data + mark + 1, len);
+		b->len += sz - 1;
+	}
+	for (i = 0, v = len; i < sz; i++, v >>= 7)
+		b->data[mark + i] = (uint8_t)((v & 0x7f) | (i + 1 < sz ? 0x80 : 0));
+	return 0;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "buf.h"
 
 enum wire_type {
@@ -57,9 +59,20 @@ static inline uint64_t wire_le64(const uint8_t *p)
 	return (uint64_t)wire_le32(p) | (uint64_t)wire_le32(p + 4) << 32;
 }
 
+/* How a field of protobuf type t lies on the wire, and its type's name. */
+enum wire_type wire_type_of(ProtobufCType t);
+int wire_packable(ProtobufCType t); /* a repeated field of it may be packed */
+const char *wire_type_name(ProtobufCType t);
+
 size_t wire_varint_size(uint64_t v);
 int wire_put_varint(struct buf *b, uint64_t v);
 int wire_put_key(struct buf *b, uint32_t number, enum wire_type type);
 int wire_put_le64(struct buf *b, uint64_t v);
+/* A scalar's value bits, as its type is written (varint, 4 or 8 bytes). */
+int wire_put_scalar(struct buf *b, ProtobufCType t, uint64_t bits);
+/* Length-delimited values are written after a one-byte placeholder at
+ * `mark`; once the value is complete, this writes its length there,
+ * moving the value when the length takes more than one byte. */
+int wire_close_length(struct buf *b, size_t mark);
 
 #endif
