@@ -302,6 +302,42 @@ describe("crit.dir", function()
     assert.are.equal(3, dir.nr_pages({ compat_nr_pages = 3 }))
   end)
 
+  it("pagemap_entries(): the entries of pagemap(), one at a time", function()
+    local d = assert(dir.open(FIXTURES .. "/sleep"))
+    local head, entries = assert(d:pagemap(30956))
+    local head2, it = assert(d:pagemap_entries(30956))
+    assert.are.same(head, head2)
+    local streamed = {}
+    for e in it do streamed[#streamed + 1] = e end
+    assert.are.same(entries, streamed)
+    assert.is_nil(d:pagemap_entries(1))
+  end)
+
+  it("files_of(): d:file's entries of a set of ids, in one pass", function()
+    local d = assert(dir.open(FIXTURES .. "/pyfds"))
+    local ids = { [123456] = true }
+    for _, e in assert(d:image("files")):entries() do ids[e.id] = true end
+    local found = d:files_of(ids)
+    for id in pairs(ids) do assert.are.same(d:file(id), found[id]) end
+    assert.is_nil(found[123456])
+  end)
+
+  it("image entries() over more entries than it drops pages by", function()
+    local img = crit.new("PAGEMAP")
+    img:append({ pages_id = 1 })
+    for k = 1, 10000 do img:append({ vaddr = k * 4096, compat_nr_pages = 0, nr_pages = 1, flags = 4 }) end
+    local path = os.tmpname()
+    assert(img:write(path))
+    local back = assert(crit.open(path))
+    local n = 0
+    for k, e in back:entries() do
+      n = n + 1
+      if k > 1 then assert.are.equal((k - 1) * 4096, e.vaddr) end
+    end
+    os.remove(path)
+    assert.are.equal(10001, n)
+  end)
+
   it("file(): PIDFD and the other types of files.img", function()
     local d = assert(dir.open(FIXTURES .. "/pyfds"))
     local types = {}

@@ -470,6 +470,20 @@ static int index_span(lua_State *L)
 	return 3;
 }
 
+/* idx:drop(i, j): let the mapped pages that hold only entries i..j go (a
+ * read faults them back in): one pass over a huge image stays small. */
+static int index_drop_range(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+	size_t i = check_entry(L, x, 2), j = check_entry(L, x, 3);
+	struct entry_loc first;
+
+	luaL_argcheck(L, i <= j, 3, "empty range");
+	lcrit_entry_at(x, i, &first);
+	lcrit_index_drop(x, first.start, entry_end(x, j));
+	return 0;
+}
+
 /* ---- Outputs: memory, an open file, or a file replaced atomically. ---- */
 
 #define check_output(L, i) ((struct output *)luaL_checkudata(L, i, OUTPUT_MT))
@@ -842,6 +856,7 @@ static const luaL_Reg index_methods[] = {
 	{ "bytes", index_bytes },
 	{ "span", index_span },
 	{ "slice", index_slice },
+	{ "drop", index_drop_range },
 	{ "close", index_gc },
 	{ NULL, NULL },
 };

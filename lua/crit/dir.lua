@@ -317,14 +317,32 @@ function Dir:pagemap(pid)
   return head, entries
 end
 
+--- d:pagemap_entries(pid) -> pagemap_head, an iterator of pagemap_entry
+--- (`for e in it do`) that decodes each entry as it goes and keeps none:
+--- constant memory over a huge pagemap | nil, message, errno.
+function Dir:pagemap_entries(pid)
+  local img, err, errno = typed_image(self, "pagemap-" .. pid, "PAGEMAP")
+  if not img then return nil, err, errno end
+  local head = img[1]
+  if not head then error(self._prefix .. "pagemap-" .. pid .. ".img: no entry", 0) end
+  local next_entry = img:entries()
+  next_entry()  -- the head
+  return head, function()
+    local _, e = next_entry()
+    return e
+  end
+end
+
 ---------------------------------------------------------------------------
 -- Files, by id: files.img (criu 3.x and later) or the per-type images of
 -- older dumps (reg-files.img, pipes.img, ...).
 
+-- id -> the position of the first entry with that id (img[k] decodes it):
+-- numbers, not entries, so that a huge files.img costs little to index.
 local function index_by_id(img)
   local byid = {}
-  for _, e in img:entries() do
-    if e.id ~= nil and byid[e.id] == nil then byid[e.id] = e end
+  for k, e in img:entries() do
+    if e.id ~= nil and byid[e.id] == nil then byid[e.id] = k end
   end
   return byid
 end
@@ -338,8 +356,18 @@ local function legacy_entry(self, ftype, id)
     byid = img and index_by_id(img) or {}
     self._legacy[ftype] = byid
   end
-  local e = byid[id]
-  if e then return { type = ftype, id = id, [ft.field] = e } end
+  local k = byid[id]
+  if k then return { type = ftype, id = id, [ft.field] = self:image(ft.legacy)[k] } end
+  return nil
+end
+
+-- The file of a legacy image, of that type or of any.
+local function legacy_file(self, id, ftype)
+  if ftype then return legacy_entry(self, ftype, id) end
+  for _, t in ipairs(LEGACY_ORDER) do
+    local f = legacy_entry(self, t, id)
+    if f then return f end
+  end
   return nil
 end
 
@@ -354,14 +382,27 @@ function Dir:file(id, ftype)
     files = img and index_by_id(img) or {}
     self._files = files
   end
-  local f = files[id]
-  if f then return f end
-  if ftype then return legacy_entry(self, ftype, id) end
-  for _, t in ipairs(LEGACY_ORDER) do
-    f = legacy_entry(self, t, id)
-    if f then return f end
+  local k = files[id]
+  if k then return self:image("files")[k] end
+  return legacy_file(self, id, ftype)
+end
+
+--- d:files_of(ids [, type]) -> { [id] = file_entry } of the ids of the set
+--- ids ({ [id] = true }), as d:file finds them, but in one pass over
+--- files.img that keeps only those: a few files of a huge files.img cost
+--- little memory. The entries are passing copies.
+function Dir:files_of(ids, ftype)
+  local found = {}
+  local img = typed_image(self, "files", "FILES")
+  if img then
+    for _, e in img:entries() do
+      if ids[e.id] and found[e.id] == nil then found[e.id] = e end
+    end
   end
-  return nil
+  for id in pairs(ids) do
+    if found[id] == nil then found[id] = legacy_file(self, id, ftype) end
+  end
+  return found
 end
 
 ---------------------------------------------------------------------------

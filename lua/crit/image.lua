@@ -145,13 +145,21 @@ function Image:remove(pos)
   return removed
 end
 
+-- entries() lets the mapped pages behind it go every DROP_EVERY entries
+-- (only whole pages go: fewer entries would leave the pages they share).
+local DROP_EVERY = 4096
+
 --- Iterate (k, entry), decoding entries that were not read without
 --- caching them: constant memory over huge images.
 function Image:entries()
   local k, n = 0, size(self)
+  -- Positions 1..indexed are the source's entries, in order.
+  local index = not self._moved and self._index
+  local indexed = index and index:count() or 0
   return function()
     k = k + 1
     if k > n then return nil end
+    if k % DROP_EVERY == 0 and k <= indexed then index:drop(k - DROP_EVERY + 1, k - 1) end
     local v = self._slots[k]
     if type(v) == "table" then return k, v end
     return k, self._index:decode(origin(self, k))

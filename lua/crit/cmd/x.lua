@@ -4,10 +4,10 @@ local core = require "crit.core"
 local dirlib = require "crit.dir"
 local stdio = require "crit.cmd.stdio"
 
-local ipairs, error, tostring = ipairs, error, tostring
-local string_format, string_rep, string_byte, string_char =
-  string.format, string.rep, string.byte, string.char
-local table_concat = table.concat
+local ipairs, pairs, next, error, tostring, collectgarbage, setmetatable =
+  ipairs, pairs, next, error, tostring, collectgarbage, setmetatable
+local io_tmpfile, io_stdout = io.tmpfile, io.stdout
+local string_format, string_rep = string.format, string.rep
 local ult = math.ult
 local VMA = dirlib.VMA
 
@@ -85,14 +85,20 @@ end
 local quopri = core.quopri
 x.quopri = quopri
 
--- file_namer(d) -> function(type, id) -> crit's name for the file.
+local function reg_name(f)
+  local name = f and f.reg and f.reg.name
+  return (name and name ~= "") and name or "unknown path"
+end
+
+-- file_namer(d) -> name, prefetch. name(type, id) -> crit's name for the
+-- file. prefetch(ids) names the REG files of the set ids in one pass over
+-- files.img (d:files_of), not through d:file's index of every file: the
+-- few files of a task's mappings, out of a huge files.img, cost little.
 local function file_namer(d)
   local cache = {}
   local function name_of(ftype, id)
     if ftype == "REG" then
-      local f = d:file(id, "REG")
-      local name = f and f.reg and f.reg.name
-      return (name and name ~= "") and name or "unknown path"
+      return reg_name(d:file(id, "REG"))
     elseif ftype == "PIPE" then
       local f = d:file(id, "PIPE")
       local p = f and f.pipe
@@ -106,7 +112,7 @@ local function file_namer(d)
     end
     return string_format("%s.%d", tostring(ftype), id)
   end
-  return function(ftype, id)
+  local function name(ftype, id)
     local key = tostring(ftype) .. "." .. tostring(id)
     local s = cache[key]
     if not s then
@@ -115,6 +121,29 @@ local function file_namer(d)
     end
     return s
   end
+  local function prefetch(ids)
+    local wanted = {}
+    for id in pairs(ids) do
+      if not cache["REG." .. tostring(id)] then wanted[id] = true end
+    end
+    if next(wanted) == nil then return end
+    local found = d:files_of(wanted, "REG")
+    for id in pairs(wanted) do cache["REG." .. tostring(id)] = reg_name(found[id]) end
+    -- The pass left the heap full of decoded entries: collect them now,
+    -- rather than let the pagemap walk pile its own on top (-12 MiB).
+    collectgarbage()
+  end
+  return name, prefetch
+end
+
+-- The set of ids of the files mapped by vmas, and of exe_id if given.
+local function mapped_file_ids(vmas, exe_id)
+  local ids = {}
+  if exe_id then ids[exe_id] = true end
+  for _, vma in ipairs(vmas) do
+    if vma.status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then ids[vma.shmid] = true end
+  end
+  return ids
 end
 
 ---------------------------------------------------------------------------
@@ -185,7 +214,7 @@ local function prot_string(prot)
 end
 
 function explorers.mems(d, out)
-  local file_name = file_namer(d)
+  local file_name, prefetch = file_namer(d)
   -- shmem/ips/packet mappings are numbered 1, 2, ... across all tasks.
   local ids, last = {}, 0
   local function vma_ids(shmid)
@@ -203,8 +232,10 @@ function explorers.mems(d, out)
     if not mm then
       out(ZOMBIE_LINE)
     else
+      local vmas = need(d:vmas(t.pid))
+      prefetch(mapped_file_ids(vmas, mm.exe_file_id))
       out(string_format("\t%-36s    %s\n", "exe", file_name("REG", mm.exe_file_id)))
-      for _, vma in ipairs(need(d:vmas(t.pid))) do
+      for _, vma in ipairs(vmas) do
         out(string_format("\t%-36s%s%s\n", string_format("%08x-%08x", vma.start, vma["end"]),
           prot_string(vma.prot), vma_what(vma, file_name, vma_ids)))
       end
@@ -212,8 +243,9 @@ function explorers.mems(d, out)
   end
 end
 
--- One task's rss lines: crit's loop over the pagemap, with Python's list
--- indexing (vmi can step back to -1, which is the last mapping).
+-- One task's rss lines: crit's loop over the pagemap (an iterator of its
+-- entries), with Python's list indexing (vmi can step back to -1, which is
+-- the last mapping).
 local function rss_task(vmas, pms, file_name, out)
   local n = #vmas
   local function at(i)
@@ -221,44 +253,52 @@ local function rss_task(vmas, pms, file_name, out)
     return vmas[i + 1]
   end
   local vmi, pvmi = 0, -1
-  for _, pm in ipairs(pms) do
+  for pm in pms do
     local vaddr, nr = pm.vaddr, dirlib.nr_pages(pm)
     local pstr = string_format("\t%x / %-8d", vaddr, nr)
     while vmi < n and at(vmi) and not ult(vaddr, at(vmi)["end"]) do vmi = vmi + 1 end
     local pme = vaddr + (nr << 12)
-    local vstr = {}
+    local vstr = ""
     while vmi < n and at(vmi) and ult(at(vmi).start, pme) do
       local vma = at(vmi)
       if vmi == pvmi then
-        vstr[#vstr + 1] = " ~"
+        vstr = vstr .. " ~"
       else
-        vstr[#vstr + 1] = string_format(" %08x / %-8d", vma.start, (vma["end"] - vma.start) >> 12)
+        vstr = vstr .. string_format(" %08x / %-8d", vma.start, (vma["end"] - vma.start) >> 12)
         if vma.status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then
-          vstr[#vstr + 1] = " " .. file_name("REG", vma.shmid)
+          vstr = vstr .. " " .. file_name("REG", vma.shmid)
         end
         pvmi = vmi
       end
-      vstr[#vstr + 1] = "\n\t" .. string_rep(" ", 23)
+      vstr = vstr .. "\n\t" .. string_rep(" ", 23)
       vmi = vmi + 1
     end
     vmi = vmi - 1
-    out(string_format("%-24s%s\n", pstr, table_concat(vstr)))
+    out(string_format("%-24s%s\n", pstr, vstr))
   end
 end
 
 function explorers.rss(d, out)
-  local file_name = file_namer(d)
+  local file_name, prefetch = file_namer(d)
   for _, t in ipairs(need(d:tasks())) do
     out(string_format("%d\n", t.pid))
     local vmas = unless_zombie(t, d:vmas(t.pid))
     if not vmas then
       out(ZOMBIE_LINE)
     else
-      local head, pms = d:pagemap(t.pid)
+      local head, pms = d:pagemap_entries(t.pid)
       need(head, pms)
+      prefetch(mapped_file_ids(vmas))
       rss_task(vmas, pms, file_name, out)
     end
   end
+end
+
+-- gc_pause(p) -> a to-be-closed value: the collector's pause is p until
+-- it is closed, then what it was.
+local function gc_pause(p)
+  local was = collectgarbage("setpause", p)
+  return setmetatable({}, { __close = function() collectgarbage("setpause", was) end })
 end
 
 --- explorers.WHAT(d, out): the report on the dir d, line by line to out(s).
@@ -267,11 +307,25 @@ x.explorers = explorers
 function x.command(args)
   local d, err = dirlib.open(args.dir)
   if not d then return nil, err end
-  -- Gathered, then written whole: an error half-way (a missing image)
-  -- prints the error, not half a report.
-  local report = {}
-  explorers[args.what](d, function(s) report[#report + 1] = s end)
-  stdio.write_stdout(table_concat(report))
+  -- mems and rss decode millions of short-lived entries next to a few MiB
+  -- of long-lived ones (the VMAs): a shorter GC pause than Lua's 200%
+  -- keeps the heap nearer those (35 -> 30 MiB on 1M pagemap entries, at
+  -- no measurable cost in time). Restored on the way out, error or not.
+  local pause <close> = gc_pause(150)
+  -- Spooled to a temporary file, then copied to stdout: an error half-way
+  -- (a missing image) prints the error, not half a report, and memory
+  -- stays flat however long the report. Without a temporary file (no
+  -- writable /tmp) the report goes straight to stdout.
+  local spool <close> = io_tmpfile()
+  local sink = spool or io_stdout
+  explorers[args.what](d, function(s)
+    local ok, err = sink:write(s)
+    if not ok then error((spool and "temporary file: " or "stdout: ") .. tostring(err), 0) end
+  end)
+  if spool then
+    spool:seek("set")
+    for chunk in spool:lines(65536) do stdio.write_stdout(chunk) end
+  end
   stdio.flush_stdout()
   return true
 end
