@@ -7,7 +7,7 @@ local check = require "crit.check"
 local support = require "spec.support"
 
 local FIXTURES = "spec/fixtures/corpus"
-local CORPUS = os.getenv("CRIT_CORPUS") or "/work/shared/corpus"
+local CORPUS = support.CORPUS
 local PS = 4096
 
 local function copy_fixture(name)

@@ -1,21 +1,16 @@
 -- crit.dir: the checkpoint directory model, over the fixture dumps (whole
 -- directories: sleep, sleep-criu4.1.1, misc) and, when it is there, the
--- corpus in /work/shared/corpus.
+-- corpus (S.CORPUS: ../shared/corpus).
 local S = require "spec.support"
 local crit = require "crit"
 local dir = require "crit.dir"
 
 local FIX = "spec/fixtures/corpus"
-local CORPUS = "/work/shared/corpus"
-local have_corpus = S.exists(CORPUS .. "/pyfds/pstree.img")
+local CORPUS = S.CORPUS
+local have_corpus = S.have_corpus()
 local corpus_it = have_corpus and it or pending
 
-local function size_of(path)
-  local f = assert(io.open(path, "rb"))
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local size_of = S.size_of
 
 describe("crit.dir", function()
   after_each(S.cleanup)

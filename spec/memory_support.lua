@@ -6,8 +6,7 @@ local S = require "spec.support"
 local M = {}
 
 M.PAGE = 4096
--- CRIT_SHARED_CORPUS=/nonexistent runs the specs as on a machine without it.
-M.SHARED_CORPUS = os.getenv("CRIT_SHARED_CORPUS") or "/work/shared/corpus"
+M.SHARED_CORPUS = S.CORPUS   -- spec/support.lua says where, and how to do without
 M.PE_PARENT, M.PE_LAZY, M.PE_PRESENT = 1, 2, 4
 -- vma_entry.status bits (criu/include/image.h)
 M.VMA_REGULAR, M.VMA_FILE_PRIVATE, M.VMA_ANON_SHARED, M.VMA_ANON_PRIVATE = 1, 64, 256, 512
@@ -21,7 +20,7 @@ M.SLEEP_OLD_PID = 8139
 M.MISC = S.FIXTURES .. "/misc"
 
 function M.have_corpus()
-  return S.exists(M.SHARED_CORPUS .. "/pyfds/pstree.img")
+  return S.have_corpus()
 end
 
 function M.have(program)

@@ -7,16 +7,11 @@ local stats = require "crit.stats"
 local have_cjson, cjson = pcall(require, "cjson")
 
 local FIX = "spec/fixtures/corpus"
-local CORPUS = "/work/shared/corpus"
-local have_corpus = S.exists(CORPUS .. "/pyfds/pstree.img")
+local CORPUS = S.CORPUS
+local have_corpus = S.have_corpus()
 local corpus_it = have_corpus and it or pending
 
-local function size_of(path)
-  local f = assert(io.open(path, "rb"))
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local size_of = S.size_of
 
 local function sh(cmdline)
   local tmp = S.tmpdir()

@@ -5,6 +5,15 @@ local support = {}
 support.FIXTURES = os.getenv("CRIT_FIXTURES") or "spec/fixtures/corpus"
 support.GOLDEN = "spec/fixtures/golden"
 
+-- The whole real corpus, where CI puts it: ../shared beside the checkout.
+-- Specs that need it go pending without it (CRIT_CORPUS=/nonexistent
+-- runs them as on a machine that has none).
+support.CORPUS = os.getenv("CRIT_CORPUS") or "../shared/corpus"
+
+function support.have_corpus()
+  return support.exists(support.CORPUS .. "/pyfds/pstree.img")
+end
+
 function support.read(path)
   local f = assert(io.open(path, "rb"))
   local s = f:read("a")
@@ -16,6 +25,13 @@ function support.write(path, bytes)
   local f = assert(io.open(path, "wb"))
   f:write(bytes)
   f:close()
+end
+
+function support.size_of(path)
+  local f = assert(io.open(path, "rb"))
+  local n = f:seek("end")
+  f:close()
+  return n
 end
 
 function support.exists(path)

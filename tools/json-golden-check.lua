@@ -12,7 +12,7 @@ package.cpath = root .. "/build/?.so;" .. package.cpath
 
 local core = require "crit.core"
 
-local corpus, verbose = "/work/shared/corpus", false
+local corpus, verbose = "../shared/corpus", false
 for _, a in ipairs(arg) do
 	if a == "-v" then verbose = true else corpus = a end
 end

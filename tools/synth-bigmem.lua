@@ -1,5 +1,5 @@
 -- Write a synthetic checkpoint shaped like the corpus's `bigmem` dump (see
--- /work/shared/corpus/recipe/bigmem.c), for benchmarks where no criu can
+-- ../shared/corpus/recipe/bigmem.c), for benchmarks where no criu can
 -- make the real one: MiB + MiB/16 MiB of private anonymous memory, every
 -- 16th page a hole, split into 80-page VMAs (alternately r-- and rw-),
 -- each present page starting with "CRIT-CORPUS-MARKER page=<n>".
