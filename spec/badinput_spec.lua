@@ -7,22 +7,15 @@
 local core = require "crit.core"
 local crit = require "crit"
 local S = require "spec.support"
+local sh, quote = S.sh, S.quote
 
 local CRIT = "./crit.lua"
 local SANITIZED = os.getenv("CRIT_SANITIZED") ~= nil
 local M, COMMON = S.MAGIC, S.IMG_COMMON
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
 local tmp
 local checks = 0 -- how many (case, way) pairs ran: the matrix size
 
--- sh(cmdline) -> { code =, out =, err = }
-local function sh(cmdline)
-  local _, how, code = os.execute("( " .. cmdline .. " ) >" .. tmp .. "/stdout 2>" .. tmp .. "/stderr")
-  assert(how == "exit", "killed by a signal: " .. cmdline)
-  return { code = code, out = S.read(tmp .. "/stdout"), err = S.read(tmp .. "/stderr") }
-end
 
 local function crit_cli(...)
   local words = { CRIT }
@@ -418,8 +411,7 @@ describe("fuzz regressions", function()
   local function image_of(input)
     local types = crit.magics()
     local t = types[input:byte(1) % #types + 1]
-    local img = crit.new(t.raw and "PAGEMAP" or t.name)
-    return img._header .. input:sub(2)
+    return require("crit.core").header(t.raw and "PAGEMAP" or t.name) .. input:sub(2)
   end
 
   local REPLAY = {

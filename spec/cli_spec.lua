@@ -1,6 +1,7 @@
 -- crit.lua end to end, as a subprocess: decode, show, encode and info
 -- against upstream crit 4.2's output, help, exit codes, errors, pipes.
 local S = require "spec.support"
+local sh, quote = S.sh, S.quote
 
 local FIXTURES = "spec/fixtures/corpus"
 local GOLDEN = "spec/fixtures/golden"
@@ -12,19 +13,7 @@ local CRIT_WRONG = {
     .. "entry's payload, eating the next entry",
 }
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
--- sh(cmdline) -> { code =, out =, err = }: a shell command line, its exit
--- status, stdout and stderr.
 local tmp
-local function sh(cmdline)
-  local out, err = tmp .. "/stdout", tmp .. "/stderr"
-  local _, how, code = os.execute("( " .. cmdline .. " ) >" .. out .. " 2>" .. err)
-  assert(how == "exit", "killed by a signal: " .. cmdline)
-  return { code = code, out = S.read(out), err = S.read(err) }
-end
 
 -- crit(args...) -> sh's result for crit.lua with those arguments (quoted).
 local function crit(...)

@@ -134,12 +134,65 @@ describe("an image", function()
     assert.are.equal(bytes, back:encode())
   end)
 
-  it("has no bytes and no entries once closed", function()
+  it("raises once closed, and closes once", function()
     local img = assert(crit.open(S.fixture("/sleep/files%.img$")))
-    img._index:close()
-    assert.are.equal(0, img._index:count())
-    assert.has_error(function() img._index:decode(1) end)
-    assert.are.equal("", img._index:info().header)
+    img:close()
+    img:close()
+    assert.has_error(function() return #img end, "crit image FILES: used after close()")
+    assert.has_error(function() return img[1] end)
+    assert.has_error(function() img:encode() end)
+    assert.has_error(function() img:entries() end)
+    assert.are.equal("crit image FILES (closed)", tostring(img))
+    do
+      local scoped <close> = assert(crit.open(S.fixture("/sleep/files%.img$")))
+      img = scoped
+      assert.is_true(#img > 0)
+    end
+    assert.has_error(function() return #img end)
+  end)
+
+  it("keeps its state to itself", function()
+    local img = assert(crit.open(S.fixture("/sleep/files%.img$")))
+    local _ = img[1]
+    assert.is_nil(next(img))
+    assert.is_nil(rawget(img, "_index"))
+  end)
+
+  it("knows its file, its size and whether it still has its bytes", function()
+    local path = S.fixture("/sleep/pstree%.img$")
+    local img = assert(crit.open(path))
+    assert.are.equal(path, img:path())
+    assert.are.equal(S.size_of(path), img:file_size())
+    assert.is_true(img:unchanged())
+    assert.are.equal(assert(crit.open(path))[1].pid, img:entry(1).pid)
+    assert.is_true(img:unchanged(), "entry() hands out a passing copy")
+    local e = img[1]                  -- may be edited: compared from now on
+    assert.is_true(img:unchanged())
+    local pid = e.pid
+    e.pid = pid + 1
+    assert.is_false(img:unchanged())
+    e.pid = pid                        -- changed back: the same bytes
+    assert.is_true(img:unchanged())
+    img:set_version("1.0")
+    assert.is_false(img:unchanged())
+    assert.is_false(crit.new("PSTREE"):unchanged())
+  end)
+
+  it("compares with another image an entry at a time", function()
+    local path = S.fixture("/sleep/pstree%.img$")
+    local a, b = assert(crit.open(path)), assert(crit.open(path))
+    assert.is_true(a:same(b))
+    b[1].sid = b[1].sid + 1
+    assert.is_false(a:same(b))
+    assert.is_false(a:same(crit.new("PSTREE")))
+    local fresh = crit.new("PSTREE")
+    for _, e in a:entries() do fresh:append(e) end
+    assert.is_true(a:same(fresh))
+    fresh:insert(1, fresh:remove(1))
+    assert.is_true(a:same(fresh))
+    assert.is_true(fresh:same(a))
+    fresh:remove()
+    assert.is_false(fresh:same(a))
   end)
 
   it("returns nil, message, errno for a missing file", function()
@@ -165,6 +218,10 @@ describe("raw images", function()
     local out = S.tmpdir() .. "/pages-1.img"
     img:write(out)
     assert.are.equal(S.read(path), S.read(out))
+    assert.is_true(img:same(assert(crit.open(out))))
+    local copy = require("crit.core").output()
+    img:copy_to(copy, 4096, 100)
+    assert.are.equal(img:slice(4096, 100), copy:finish())
   end)
 
   it("include the network and tmpfs dumps", function()

@@ -100,13 +100,10 @@ end
 
 --- Run `crit.lua NAME ARGS...` in a child process: exit status, stdout, stderr.
 function M.run(name, args)
-  local tmp = S.tmpdir()
-  local quoted = {}
-  for i, a in ipairs(args) do quoted[i] = "'" .. a:gsub("'", "'\\''") .. "'" end
-  local cmd = table.concat({ "./crit.lua", name, table.concat(quoted, " "),
-    ">", tmp .. "/out", "2>", tmp .. "/err" }, " ")
-  local _, _, status = os.execute(cmd)
-  return status, S.read(tmp .. "/out"), S.read(tmp .. "/err")
+  local words = { "./crit.lua", name }
+  for _, a in ipairs(args) do words[#words + 1] = S.quote(a) end
+  local r = S.sh(table.concat(words, " "))
+  return r.code, r.out, r.err
 end
 
 return M

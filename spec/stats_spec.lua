@@ -1,6 +1,7 @@
 -- crit.stats and `crit.lua stats`: the figures, cross-checked against counts
 -- made here straight from the images and files.
 local S = require "spec.support"
+local sh, quote = S.sh, S.quote
 local crit = require "crit"
 local dir = require "crit.dir"
 local stats = require "crit.stats"
@@ -13,11 +14,6 @@ local corpus_it = have_corpus and it or pending
 
 local size_of = S.size_of
 
-local function sh(cmdline)
-  local tmp = S.tmpdir()
-  local _, _, code = os.execute("( " .. cmdline .. " ) >" .. tmp .. "/out 2>" .. tmp .. "/err")
-  return { code = code, out = S.read(tmp .. "/out"), err = S.read(tmp .. "/err") }
-end
 
 -- Every figure checked against the images, read without crit.dir.
 local function cross_check(path)
@@ -69,6 +65,26 @@ describe("crit.stats", function()
 
   it("agrees with the images of the fixture dumps", function()
     for _, name in ipairs({ "sleep", "sleep-criu4.1.1", "misc" }) do cross_check(FIX .. "/" .. name) end
+  end)
+
+  it("counts pages in the page size of the dump (64 KiB pages, from auxv)", function()
+    local path = S.tmpdir() .. "/sleep"
+    assert(os.execute("cp -r " .. quote(FIX .. "/sleep") .. " " .. quote(path)))
+    local mm = assert(crit.open(path .. "/mm-30956.img"))
+    local auxv = mm[1].mm_saved_auxv
+    for i = 1, #auxv - 1, 2 do
+      if auxv[i] == 6 then auxv[i + 1] = 65536 end   -- AT_PAGESZ
+    end
+    mm:write(path .. "/mm-30956.img")
+    local d = assert(dir.open(path))
+    assert.equal(65536, d:page_size())
+    assert.equal(65536, d:page_size(30956))
+    local r = stats.collect(d)
+    local t = r.tasks[1]
+    assert.is_true(t.pages > 0)
+    assert.equal(t.pages * 65536, t.memory_dumped)
+    local img = r.pages.images[1]
+    assert.equal(size_of(path .. "/pages-1.img") // 65536, img.pages)
   end)
 
   it("counts zombies and stopped tasks (misc)", function()

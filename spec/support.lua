@@ -49,6 +49,23 @@ local function lines_of(cmd)
 end
 support.lines_of = lines_of
 
+--- support.quote(s) -> s as one word of a shell command line.
+function support.quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- support.sh(cmdline) -> { code =, out =, err = }: a shell command line,
+--- its exit status, stdout and stderr. Raises if a signal killed it.
+function support.sh(cmdline)
+  local out, err = os.tmpname(), os.tmpname()
+  local _, how, code = os.execute("( " .. cmdline .. " ) >" .. out .. " 2>" .. err)
+  local r = { code = code, out = support.read(out), err = support.read(err) }
+  os.remove(out)
+  os.remove(err)
+  assert(how == "exit", "killed by a signal: " .. cmdline)
+  return r
+end
+
 --- Every fixture image file, sorted: { "spec/fixtures/corpus/sleep/core-1.img", ... }
 function support.fixture_images()
   return lines_of("find -L " .. support.FIXTURES .. " -type f ! -name '*.md' ! -name '*.log'"

@@ -3,6 +3,7 @@
 -- input by exactly the intended fields, keep every other file as it was
 -- (hard-linked), and pass the checks of crit.check that exist.
 local S = require "spec.support"
+local sh, quote = S.sh, S.quote
 local crit = require "crit"
 local dirlib = require "crit.dir"
 local transform = require "crit.transform"
@@ -11,17 +12,8 @@ local lfs = require "lfs"
 local FIXTURES = "spec/fixtures/corpus"
 local EXAMPLES = "examples/transforms"
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
 
 local tmp
-local function sh(cmdline)
-  local out, err = tmp .. "/.stdout", tmp .. "/.stderr"
-  local _, how, code = os.execute("( " .. cmdline .. " ) >" .. out .. " 2>" .. err)
-  assert(how == "exit", "killed by a signal: " .. cmdline)
-  return { code = code, out = S.read(out), err = S.read(err) }
-end
 
 local function crit_cli(...)
   local words = { "./crit.lua" }

@@ -4,6 +4,7 @@
 local crit = require "crit"
 local dir = require "crit.dir"
 local S = require "spec.support"
+local sh = S.sh
 
 local FIXTURES = "spec/fixtures/corpus"
 local GOLDEN = "spec/fixtures/golden"
@@ -11,12 +12,6 @@ local CRIT = "./crit.lua"
 local WHATS = { "ps", "fds", "mems", "rss" }
 
 local tmp
-local function sh(cmdline)
-  local out, err = tmp .. "/stdout", tmp .. "/stderr"
-  local _, how, code = os.execute("( " .. cmdline .. " ) >" .. out .. " 2>" .. err)
-  assert(how == "exit", "killed by a signal: " .. cmdline)
-  return { code = code, out = S.read(out), err = S.read(err) }
-end
 
 local function x(path, what)
   return sh(CRIT .. " x '" .. path .. "' " .. what)
@@ -196,11 +191,9 @@ describe("crit.dir", function()
 
   it("opens nothing until asked, and each image once", function()
     local d = assert(dir.open(FIXTURES .. "/misc"))
-    assert.are.same({}, d._images)
+    assert.are.same({}, d:opened())
     local tasks = assert(d:tasks())
-    local opened = {}
-    for name in pairs(d._images) do opened[#opened + 1] = name end
-    assert.are.same({ "pstree" }, opened)
+    assert.are.same({ "pstree" }, d:opened())
     assert.are.equal(d:image("pstree"), d:image("pstree"))
     assert.are.equal(tasks, d:tasks())
   end)
@@ -218,10 +211,7 @@ describe("crit.dir", function()
       local lines = {}
       explorers[what](d, function(s) lines[#lines + 1] = s end)
       assert.are.equal(S.read(GOLDEN .. "/sleep/x-" .. what .. ".txt"), table.concat(lines))
-      local opened = {}
-      for name in pairs(d._images) do opened[#opened + 1] = name end
-      table.sort(opened)
-      assert.are.same(images, opened, what)
+      assert.are.same(images, d:opened(), what)
     end
   end)
 

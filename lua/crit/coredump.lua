@@ -384,7 +384,7 @@ local function copy_file(out, path, offset, len)
   if len > 0 then out:zeros(len) end
 end
 
--- Write one segment's bytes: pages by copy_from (no Lua string), holes as
+-- Write one segment's bytes: pages by copy_to (no Lua string), holes as
 -- zeros or, for --with-files, the mapped file's bytes.
 local function write_segment(out, m, s, progress)
   if s.filesz == 0 then return end
@@ -393,7 +393,7 @@ local function write_segment(out, m, s, progress)
     if p.pages then
       -- in bounded steps: the output buffers what it is given at once
       for off = 0, p.len - 1, COPY_STEP do
-        out:copy_from(p.pages._index, p.offset + off, math_min(COPY_STEP, p.len - off))
+        p.pages:copy_to(out, p.offset + off, math_min(COPY_STEP, p.len - off))
       end
     elseif s.file and p.why == "file" then
       copy_file(out, s.file, pgoff + (p.addr - s.region.start), p.len)

@@ -30,8 +30,8 @@
 local crit = require "crit"
 local dirlib = require "crit.dir"
 
-local ipairs, pairs, type, tostring, math_type, error, rawget =
-  ipairs, pairs, type, tostring, math.type, error, rawget
+local ipairs, pairs, type, tostring, math_type, error =
+  ipairs, pairs, type, tostring, math.type, error
 local string_format, string_byte, string_sub = string.format, string.byte, string.sub
 local table_sort, table_concat = table.sort, table.concat
 local io_open = io.open
@@ -121,7 +121,7 @@ local CHUNK = 1 << 20
 
 -- Raw images compared a chunk at a time: a pages image can be huge.
 local function raw_images(a, b, name, out)
-  local sa, sb = a._index:info().size, b._index:info().size
+  local sa, sb = a:file_size(), b:file_size()
   local n = sa < sb and sa or sb
   for off = 0, n - 1, CHUNK do
     local len = n - off < CHUNK and n - off or CHUNK
@@ -157,7 +157,7 @@ function diff.images(a, b, name, out)
     local mb, pb = b:raw(k)
     if ma ~= mb then
       local before = #out
-      walk(a[k], b[k], "", function(path, old, new)
+      walk(a:entry(k), b:entry(k), "", function(path, old, new)
         out[#out + 1] = { image = name, entry = k, what = "changed", path = path, old = old, new = new }
       end, true)
       if #out == before then
@@ -205,21 +205,11 @@ local function open_dir(d)
 end
 
 -- The file that holds the image as the dir object has it, or nil when
--- the object's image may differ from its file (edited in memory, or set
+-- the object's image differs from its file (edited in memory, or set
 -- by d:set_image, as crit.transform does before it writes).
 local function image_path(d, name)
-  local path = d._prefix .. dirlib.image_file(name)
-  local img = rawget(d._images, name)
-  if img ~= nil then
-    if img.missing or img._name ~= path or img._moved then return nil end
-    for _, v in pairs(img._slots) do
-      if type(v) == "table" then return nil end
-    end
-  end
-  local f = io_open(path, "rb")
-  if not f then return nil end
-  f:close()
-  return path
+  if not d:unchanged(name) then return nil end
+  return d:path_of(name)
 end
 
 --- dirs(a, b) -> list of changes from dump a to dump b (paths or crit.dir

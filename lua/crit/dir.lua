@@ -14,11 +14,12 @@
 -- Nothing is read until it is asked for, and nothing is read twice.
 local core = require "crit.core"
 local Image = require "crit.image"
+local layout = require "crit.layout"
 
 local setmetatable, rawset, type, error, tostring, ipairs =
   setmetatable, rawset, type, error, tostring, ipairs
 local io_open, string_format = io.open, string.format
-local table_sort, io_popen, pairs, pcall, require = table.sort, io.popen, pairs, pcall, require
+local table_sort, pairs = table.sort, pairs
 
 local dir = {}
 
@@ -65,29 +66,19 @@ local LEGACY_ORDER = {
   "TUNF", "EXT", "BPFMAP", "PIDFD",
 }
 
---- nr_pages(pagemap_entry) -> its page count. criu 4.2 writes the count in
---- `nr_pages` and 0 in `compat_nr_pages`; older criu has only the latter.
-function dir.nr_pages(e)
-  return e.nr_pages or e.compat_nr_pages
-end
-
---- dir.pagemap_layout(e) -> the field a pagemap_entry keeps its count in,
---- and the criu that writes that layout: "nr_pages", "4.2 or later" or
---- "compat_nr_pages", "4.1 or earlier".
-function dir.pagemap_layout(e)
-  if e.nr_pages ~= nil then return "nr_pages", "4.2 or later" end
-  return "compat_nr_pages", "4.1 or earlier"
-end
-
---- dir.image_file(name) -> the file name of an image: "core-1" ->
---- "core-1.img". criu names the stats and irmap-cache images without it.
-local function image_file(name)
-  if name:find("%.img$") or name:find("^stats%-") or name == "irmap-cache" then
-    return name
-  end
-  return name .. ".img"
-end
-dir.image_file = image_file
+-- The dump's layout on disk is crit.layout's; these names stay for the
+-- commands, checks and scripts written against crit.dir.
+dir.nr_pages = layout.nr_pages
+dir.pagemap_layout = layout.pagemap_layout
+dir.image_file = layout.image_file
+dir.kind = layout.kind
+dir.PE = layout.PE
+dir.pagemap_flags = layout.pagemap_flags
+dir.page_counts = layout.page_counts
+dir.shmem_pagemap_name = layout.shmem_pagemap_name
+-- The page size when a dump does not say: use d:page_size().
+dir.PAGE_SIZE = layout.DEFAULT_PAGE_SIZE
+local image_file = layout.image_file
 
 local Dir = {}
 Dir.__index = Dir
@@ -132,13 +123,47 @@ function Dir:has(name)
   return (self:image(name)) ~= nil
 end
 
+--- d:path_of(name) -> the path of the file that holds the image `name`.
+function Dir:path_of(name)
+  return self._prefix .. image_file(name)
+end
+
+--- d:unchanged(name) -> whether the image `name`, as this object has it, is
+--- the bytes of its file: not opened yet, or opened from that file and not
+--- edited (no entry handed out for editing, see img:unchanged()), nor
+--- replaced or removed with d:set_image.
+function Dir:unchanged(name)
+  local img = self._images[name]
+  if img == nil then return true end
+  if img.missing then return not img.removed end
+  return img:path() == self:path_of(name) and img:unchanged()
+end
+
+--- d:opened() -> the sorted names of the images this object has looked
+--- for: opened, found absent, or set with d:set_image.
+function Dir:opened()
+  local names = {}
+  for n in pairs(self._images) do names[#names + 1] = n end
+  table_sort(names)
+  return names
+end
+
+--- d:close(): close every image this object opened (their mappings go);
+--- the object must not be used afterwards. Also `local d <close> = ...`.
+function Dir:close()
+  for _, img in pairs(self._images) do
+    if not img.missing then img:close() end
+  end
+end
+Dir.__close = Dir.close
+
 --- d:set_image(name, img): in this object only (nothing is written), the
 --- image `name` is now img, or absent if img is nil (crit.transform writes
 --- the result). The indexes built from images (tasks, files by id) are
 --- dropped, to be rebuilt from the new images.
 function Dir:set_image(name, img)
   if img == nil then
-    self._images[name] = { missing = self._prefix .. image_file(name) .. ": removed", errno = 2 }
+    self._images[name] = { missing = self._prefix .. image_file(name) .. ": removed", errno = 2, removed = true }
   else
     self._images[name] = img
   end
@@ -408,25 +433,6 @@ end
 ---------------------------------------------------------------------------
 -- The directory's contents: image names, sizes, the dump's own records.
 
--- How criu names image files: "<kind>-<id>.img" and a few without suffix.
-local function image_name_of(file)
-  if file == "stats-dump" or file == "stats-restore" or file == "irmap-cache" then return file end
-  return file:match("^(.+)%.img$")
-end
-
-local function list_directory(path)
-  local ok, lfs = pcall(require, "lfs")
-  local names = {}
-  if ok then
-    for f in lfs.dir(path) do names[#names + 1] = f end
-    return names
-  end
-  local p = io_popen("ls -A '" .. path:gsub("'", "'\\''") .. "' 2>/dev/null")
-  for f in p:lines() do names[#names + 1] = f end
-  p:close()
-  return names
-end
-
 --- d:names() -> sorted list of the names of every image in the directory
 --- ("core-1", "pages-1", "stats-dump", ...), as this object has them: with
 --- the images d:set_image added, without those it removed. The `parent`
@@ -434,10 +440,7 @@ end
 function Dir:names()
   if self._names then return self._names end
   local set = {}
-  for _, f in ipairs(list_directory(self.path)) do
-    local n = image_name_of(f)
-    if n then set[n] = true end
-  end
+  for _, n in ipairs(layout.images(self.path)) do set[n] = true end
   for n, img in pairs(self._images) do
     if img.missing then set[n] = nil else set[n] = true end
   end
@@ -448,22 +451,11 @@ function Dir:names()
   return names
 end
 
---- dir.kind(name) -> the image kind: its name without the trailing id
---- ("core-31039" -> "core", "pagemap-shmem-1110" -> "pagemap-shmem",
---- "tcp-stream-114bf" -> "tcp-stream", "tmpfs-dev-22.tar.gz" -> "tmpfs-dev"),
---- and the id as a string, or nil.
-function dir.kind(name)
-  local base = name:gsub("%.tar%.gz$", "")
-  local kind, id = base:match("^(.-)%-(%x+)$")
-  if kind and kind ~= "stats" then return kind, id end
-  return base, nil
-end
-
 --- d:size(name) -> the image file's size in bytes | nil, message, errno.
 function Dir:size(name)
   local img, err, errno = self:image(name)
   if not img then return nil, err, errno end
-  return img._index:info().size
+  return img:file_size()
 end
 
 --- d:inventory() -> inventory_entry | nil, message, errno.
@@ -483,35 +475,18 @@ end
 ---------------------------------------------------------------------------
 -- Memory: pagemap flags, VMA kinds, shared memory.
 
--- pagemap_entry.flags (criu/include/pagemap.h).
-dir.PE = { PARENT = 1, LAZY = 2, PRESENT = 4 }
-
---- dir.pagemap_flags(e) -> the entry's flags, with criu's meaning for old
---- entries (pagemap.c init_compat_pagemap_entry): in_parent is PE_PARENT,
---- no flags at all is PE_PRESENT.
-function dir.pagemap_flags(e)
-  if e.in_parent then return dir.PE.PARENT end
-  if e.flags == nil then return dir.PE.PRESENT end
-  return e.flags
-end
-
---- dir.page_counts(entries) -> present, lazy, parent: the pages of a list
---- of pagemap_entry (without the head) by where they are: in pages-N, left
---- on the source host (lazy), in the parent dump.
-function dir.page_counts(entries)
-  local present, lazy, parent = 0, 0, 0
-  local PE = dir.PE
-  for _, e in ipairs(entries) do
-    local n, f = dir.nr_pages(e), dir.pagemap_flags(e)
-    if f & PE.PRESENT ~= 0 then present = present + n
-    elseif f & PE.PARENT ~= 0 then parent = parent + n
-    elseif f & PE.LAZY ~= 0 then lazy = lazy + n end
+--- d:page_size([pid]) -> the page size the task ran with (its mm image's
+--- auxv), or without pid the dump's: that of the first task of pstree
+--- with an mm image. 4096 when the dump does not say.
+function Dir:page_size(pid)
+  if pid then
+    return layout.page_size(self:has("mm-" .. pid) and self:mm(pid) or nil)
   end
-  return present, lazy, parent
+  for _, t in ipairs(self:tasks() or {}) do
+    if self:has("mm-" .. t.pid) then return layout.page_size(self:mm(t.pid)) end
+  end
+  return layout.DEFAULT_PAGE_SIZE
 end
-
--- The page size of the dumps crit reads (x86_64, aarch64 with 4K pages).
-dir.PAGE_SIZE = 4096
 
 --- dir.vma_kind(status) -> what backs a VMA: "sysv-shm", "memfd",
 --- "anon-shared", "file", "vsyscall", "vvar", "vdso", "aio", "packet"
@@ -543,12 +518,6 @@ function dir.vma_role(vma)
   if st & dir.VMA.STACK ~= 0 then return "stack" end
   if dir.vma_kind(st) == "anon" and (vma.flags or 0) & dir.MAP_GROWSDOWN ~= 0 then return "stack" end
   return nil
-end
-
---- dir.shmem_pagemap_name(shmid) -> "pagemap-shmem-<shmid>": the pagemap
---- of a shared memory segment (anon shared, SysV shm, memfd).
-function dir.shmem_pagemap_name(shmid)
-  return "pagemap-shmem-" .. tostring(shmid)
 end
 
 --- d:shmem_pagemap(shmid) -> pagemap_head, list of pagemap_entry of that

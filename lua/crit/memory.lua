@@ -24,6 +24,7 @@
 -- Addresses are Lua integers with the bits of the uint64: [vsyscall] at
 -- 0xffffffffff600000 is negative, so addresses compare with math.ult.
 local dir = require "crit.dir"
+local layout = require "crit.layout"
 
 local ipairs, pairs, setmetatable, type, error, tostring = ipairs, pairs, setmetatable, type, error, tostring
 local math_min, string_format, string_rep = math.min, string.format, string.rep
@@ -33,21 +34,19 @@ local ult = math.ult
 
 local memory = {}
 
--- criu/include/pagemap.h
-local PE_PARENT, PE_LAZY, PE_PRESENT = dir.PE.PARENT, dir.PE.LAZY, dir.PE.PRESENT
-memory.PE_PARENT, memory.PE_LAZY, memory.PE_PRESENT = PE_PARENT, PE_LAZY, PE_PRESENT
+-- The pagemap's flags and counts, and the page size, are crit.layout's.
+local PE = layout.PE
+memory.PE_PARENT, memory.PE_LAZY, memory.PE_PRESENT = PE.PARENT, PE.LAZY, PE.PRESENT
+local page_kind = layout.page_kind
 
 -- vma_entry.status bits (criu/include/image.h), as crit.dir has them.
 local VMA = dir.VMA
 memory.VMA = VMA
 
-local AT_PAGESZ = 6
-local DEFAULT_PAGE_SIZE = 4096
-
 ---------------------------------------------------------------------------
 -- The checkpoint directory (crit.dir) and the lookups it lacks.
 
-local nr_pages = dir.nr_pages
+local nr_pages = layout.nr_pages
 
 --- memory.open_dir(path) -> a crit.dir object | nil, message.
 function memory.open_dir(path)
@@ -68,8 +67,8 @@ end
 local Source = {}
 Source.__index = Source
 
--- The flags criu's pagemap.c gives old entries (crit.dir knows them).
-local entry_flags = dir.pagemap_flags
+-- The flags criu's pagemap.c gives old entries.
+local entry_flags = layout.pagemap_flags
 
 local function sort_entries(src)
   local n, order = src.n, {}
@@ -102,7 +101,7 @@ local function load_source(d, name, page_size)
       local i = src.n + 1
       src.n = i
       src.vaddr[i], src.npages[i], src.flags[i] = e.vaddr, n, flags
-      if flags & PE_PRESENT ~= 0 then
+      if page_kind(flags) == "present" then
         src.pgoff[i] = src.present_pages
         src.present_pages = src.present_pages + n
       else
@@ -125,7 +124,7 @@ function Source:pages()
   img, err = self.d:image(name)
   if not img then error(self.name .. ": its pages image: " .. tostring(err), 0) end
   local need = self.present_pages * self.page_size
-  local have = img._index:info().size
+  local have = img:file_size()
   if have < need then
     error(string_format("%s.img: %d bytes, but %s.img has %d pages present (%d bytes)",
       name, have, self.name, self.present_pages, need), 0)
@@ -176,17 +175,17 @@ function Source:walk(from, to, shift, hole_why, emit)
       a = s
     end
     local stop = math_min(s + np[i] * ps, to)
-    local f = fl[i]
-    if f & PE_PRESENT ~= 0 then
+    local kind = page_kind(fl[i])
+    if kind == "present" then
       emit(a + shift, stop - a, self:pages(), po[i] * ps + (a - s))
-    elseif f & PE_PARENT ~= 0 then
+    elseif kind == "parent" then
       local parent = self:parent()
       if parent then
         parent:walk(a, stop, shift, "parent", emit)
       else
         emit(a + shift, stop - a, nil, "parent")
       end
-    elseif f & PE_LAZY ~= 0 then
+    elseif kind == "lazy" then
       emit(a + shift, stop - a, nil, "lazy")
     else
       emit(a + shift, stop - a, nil, hole_why)
@@ -198,19 +197,16 @@ end
 
 -- Pages of the source (in its pagemap order) by flag kind: present, lazy, parent.
 function Source:count(from, to)
-  local present, lazy, parent = 0, 0, 0
+  local n = { present = 0, lazy = 0, parent = 0 }
   local va, np, fl, ps = self.vaddr, self.npages, self.flags, self.page_size
   local i = self:search(from)
   while i <= self.n and va[i] < to do
     local s, e = va[i], va[i] + np[i] * ps
-    local pages = (math_min(e, to) - (s > from and s or from)) // ps
-    local f = fl[i]
-    if f & PE_PRESENT ~= 0 then present = present + pages
-    elseif f & PE_PARENT ~= 0 then parent = parent + pages
-    elseif f & PE_LAZY ~= 0 then lazy = lazy + pages end
+    local kind = page_kind(fl[i])
+    if kind then n[kind] = n[kind] + (math_min(e, to) - (s > from and s or from)) // ps end
     i = i + 1
   end
-  return present, lazy, parent
+  return n.present, n.lazy, n.parent
 end
 
 ---------------------------------------------------------------------------
@@ -290,14 +286,6 @@ end
 local Memory = {}
 Memory.__index = Memory
 
-local function page_size_of(mm)
-  local auxv = mm.mm_saved_auxv or {}
-  for i = 1, #auxv - 1, 2 do
-    if auxv[i] == AT_PAGESZ and auxv[i + 1] > 0 then return auxv[i + 1] end
-  end
-  return DEFAULT_PAGE_SIZE
-end
-
 --- memory.open(d, pid) -> memory | nil, message. d is a directory object
 --- (crit.dir) or a path. A task without mm (a zombie) returns nil, message.
 function memory.open(d, pid)
@@ -311,7 +299,7 @@ function memory.open(d, pid)
     return nil, string_format("pid %s: no memory image (mm-%s.img): %s", tostring(pid),
       tostring(pid), tostring(err or "a zombie has none"))
   end
-  local page_size = page_size_of(mm)
+  local page_size = layout.page_size(mm)
   local private = load_source(d, "pagemap-" .. pid, page_size)
   if not private then return nil, string_format("pid %s: no pagemap-%s.img", tostring(pid), tostring(pid)) end
   local m = setmetatable({
@@ -456,7 +444,7 @@ end
 ---     why= (for holes), region= }
 --- Without a range: every region, and only them (no "unmapped" pieces).
 --- Dumped bytes of a piece: piece.pages:slice(piece.offset, piece.len), or
---- out:copy_from(piece.pages._index, piece.offset, piece.len) to copy them
+--- piece.pages:copy_to(out, piece.offset, piece.len) to copy them
 --- without a Lua string. Memory stays constant however big the dump is.
 function Memory:pieces(from, to)
   return coroutine_wrap(function()

@@ -5,6 +5,7 @@
 --   local r = stats.collect(assert(dir.open("dump")))
 --   io.write(stats.text(r))
 local dir = require "crit.dir"
+local json = require "crit.json"
 local u64 = require("crit").u64
 
 local ipairs, pairs, next, type, tostring, tonumber, error, select =
@@ -14,8 +15,6 @@ local string_format, string_rep = string.format, string.rep
 local table_concat, table_sort = table.concat, table.sort
 
 local stats = {}
-
-local PAGE_SIZE = dir.PAGE_SIZE
 
 -- The value, or raise its error (an image the dump must have).
 local function need(v, err)
@@ -94,7 +93,7 @@ local function collect_task(d, t, pagemaps)
   if head then
     local pm = pagemap_figures("pagemap-" .. t.pid, head, entries)
     r.pages, r.lazy_pages, r.parent_pages = pm.pages, pm.lazy, pm.parent
-    r.memory_dumped = pm.pages * PAGE_SIZE
+    r.memory_dumped = pm.pages * d:page_size(t.pid)
     pagemaps[#pagemaps + 1] = pm
   end
   return r
@@ -115,11 +114,12 @@ end
 -- The pages-N images, each with its size and the pagemaps that point to it.
 local function collect_pages(d, pagemaps)
   local by_id, list, total = {}, {}, { pages = 0, bytes = 0, pages_expected = 0 }
+  local page_size = d:page_size()
   for _, name in ipairs(d:names()) do
     local kind, id = dir.kind(name)
     if kind == "pages" then
       local bytes = need(d:size(name))
-      local p = { name = name, bytes = bytes, pages = bytes // PAGE_SIZE, pages_expected = 0,
+      local p = { name = name, bytes = bytes, pages = bytes // page_size, pages_expected = 0,
         pagemaps = {} }
       by_id[tonumber(id)] = p
       list[#list + 1] = p
@@ -437,64 +437,13 @@ end
 ---------------------------------------------------------------------------
 -- JSON.
 
--- Written here, not by cjson.encode: cjson writes numbers through a double
--- (14 significant digits) and an empty table as {}. Integers go out exact
--- and unsigned (every figure is a count, a size, a time or an id); keys are
--- sorted, so the output is stable.
-local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-
--- A JSON string; bytes that are not UTF-8 (a comm can hold any) go out as
--- the code points of the same number, as Latin-1 would read them.
-local function json_string(s)
-  local pattern = utf8.len(s) and '[%c"\\\127]' or '[%c"\\\127-\255]'
-  return '"' .. s:gsub(pattern, function(c)
-    return ESCAPES[c] or string_format("\\u%04x", c:byte())
-  end) .. '"'
-end
+-- The report's tables that are objects even when empty.
 local OBJECTS = { format = true, dump_stats = true, restore_stats = true }
 
-local function json_value(v, key, out)
-  local tv = type(v)
-  if tv == "table" then
-    if next(v) == nil then
-      out[#out + 1] = OBJECTS[key] and "{}" or "[]"
-    elseif v[1] ~= nil then
-      out[#out + 1] = "["
-      for i, x in ipairs(v) do
-        if i > 1 then out[#out + 1] = "," end
-        json_value(x, nil, out)
-      end
-      out[#out + 1] = "]"
-    else
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-      table_sort(keys)
-      out[#out + 1] = "{"
-      for i, k in ipairs(keys) do
-        if i > 1 then out[#out + 1] = "," end
-        out[#out + 1] = json_string(k) .. ":"
-        json_value(v[k], k, out)
-      end
-      out[#out + 1] = "}"
-    end
-  elseif math_type(v) == "integer" then
-    out[#out + 1] = u64.tostring(v)
-  elseif tv == "number" then
-    out[#out + 1] = string_format("%.17g", v)
-  elseif tv == "string" then
-    out[#out + 1] = json_string(v)
-  else
-    out[#out + 1] = tostring(v)  -- booleans
-  end
-end
-
 --- json(report) -> the report as one JSON object and a newline: the keys of
---- the report table, lists as arrays (empty ones as []).
+--- the report table (sorted), lists as arrays (empty ones as []).
 function stats.json(r)
-  local out = {}
-  json_value(r, nil, out)
-  out[#out + 1] = "\n"
-  return table_concat(out)
+  return json.encode(r, OBJECTS) .. "\n"
 end
 
 return stats

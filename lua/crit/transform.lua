@@ -14,6 +14,7 @@
 local core = require "crit.core"
 local crit = require "crit"
 local dirlib = require "crit.dir"
+local layout = require "crit.layout"
 local lfs = require "lfs"
 
 local ipairs, pairs, type, error, tostring, setmetatable, getmetatable, pcall, rawequal =
@@ -40,30 +41,9 @@ function transform.load_script(path)
 end
 
 ---------------------------------------------------------------------------
--- File names: what a directory holds and how an image is named in crit.dir
--- ("core-1" for core-1.img; stats-dump and irmap-cache have no suffix).
+-- Files: crit.layout names images and lists directories.
 
-local function is_image_file(file)
-  return file:find("%.img$") or file:find("^stats%-") or file == "irmap-cache"
-end
-
-local function image_name(file)
-  return (file:gsub("%.img$", ""))
-end
-
-local function image_file(name)
-  if name:find("%.img$") or name:find("^stats%-") or name == "irmap-cache" then return name end
-  return name .. ".img"
-end
-
-local function list_dir(path)
-  local files = {}
-  for f in lfs.dir(path) do
-    if f ~= "." and f ~= ".." then files[#files + 1] = f end
-  end
-  table_sort(files)
-  return files
-end
+local image_file, list_dir = layout.image_file, layout.list
 
 local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
@@ -194,7 +174,7 @@ function Tx:patch(name, offset, bytes)
   local img, err = self:image(name)
   if not img then error("patch: " .. tostring(err), 2) end
   if not img.raw_image then error("patch: " .. name .. " is not a raw image", 2) end
-  local size = img._index:info().size
+  local size = img:file_size()
   if offset < 0 or offset + #bytes > size then
     error(string_format("patch: %s: bytes %d..%d are past its end (%d bytes)", name, offset,
       offset + #bytes, size), 2)
@@ -241,49 +221,54 @@ end
 -- from the mapped original.
 local function write_patched(img, patches, path)
   table_sort(patches, function(a, b) return a.offset < b.offset end)
-  local index, size = img._index, img._index:info().size
+  local size = img:file_size()
   local out <close> = core.output(path)
   local pos = 0
   for _, p in ipairs(patches) do
     if p.offset < pos then error("patch: overlapping patches of the same bytes", 0) end
-    if p.offset > pos then out:copy_from(index, pos, p.offset - pos) end
+    if p.offset > pos then img:copy_to(out, pos, p.offset - pos) end
     out:write(p.bytes)
     pos = p.offset + #p.bytes
   end
-  if pos < size then out:copy_from(index, pos, size - pos) end
+  if pos < size then img:copy_to(out, pos, size - pos) end
   out:finish()
 end
 
 ---------------------------------------------------------------------------
 -- What changed: the plan of the output directory.
 
--- The original bytes of an image file, or nil.
-local function original_bytes(path)
-  local index = core.open(path)
-  return index and index:bytes()
+-- Whether img would be written as the bytes of the file that holds the
+-- image `name` now: compared an entry at a time, and only the entries the
+-- script was handed (img:unchanged()) when img was read from that file.
+local function same_as_file(d, name, img)
+  local file = d:path_of(name)
+  if img:path() == file then return img:unchanged() end
+  local original <close> = crit.open(file)
+  return original ~= nil and img:same(original)
 end
 
 -- plan(d) -> { [file] = action }: "remove", or a function(path) that
 -- writes the new image there; files without an action are kept as they
 -- are. Only images that differ from the original, byte for byte, are
 -- rewritten: an image that was only read, or changed and changed back, is
--- kept.
+-- kept. Nothing is encoded whole here: an image is written (streamed,
+-- untouched entries copied) when the plan is carried out.
 local function plan(d)
-  local tx, prefix = state[d], d.path:gsub("/*$", "/")
+  local tx = state[d]
   local actions = {}
   local function writer_of(name, img)
     local patches = tx.patches[name]
     if patches then
       return function(path) write_patched(img, patches, path) end
     end
-    local file = prefix .. image_file(name)
-    if img.raw_image and rawequal(tx.loaded[name], img) then return nil end
-    local bytes = img:encode()
-    if bytes == original_bytes(file) then return nil end
+    if same_as_file(d, name, img) then return nil end
     return function(path)
-      local out <close> = core.output(path)
-      out:write(bytes)
-      out:finish()
+      local ok, err = pcall(img.write, img, path)
+      if ok then return end
+      -- name the image, not the temporary file it was going to
+      local at, stop = tostring(err):find(path, 1, true)
+      if at then err = err:sub(1, at - 1) .. image_file(name) .. err:sub(stop + 1) end
+      error(err, 0)
     end
   end
   for name, img in pairs(tx.loaded) do
@@ -440,14 +425,11 @@ function transform.pagemap_from_compat(img)
   end
 end
 
--- Every image name of a directory, and whether it is a pagemap.
+-- Every image of a directory, by name.
 local function each_image(d, f)
-  for _, file in ipairs(list_dir(d.path)) do
-    if is_image_file(file) then
-      local name = image_name(file)
-      local img = d:image(name)
-      if img then f(name, img) end
-    end
+  for _, name in ipairs(layout.images(d.path)) do
+    local img = d:image(name)
+    if img then f(name, img) end
   end
 end
 

@@ -5,13 +5,11 @@
 local crit = require "crit"
 local core = require "crit.core"
 local check = require "crit.check"
+local layout = require "crit.layout"
 
 local ipairs, pcall = ipairs, pcall
 
--- Files criu writes into an images directory that are not images.
-local function is_image_file(name)
-  return name:match("%.img$") or name:match("^stats%-") or name == "irmap-cache"
-end
+local is_image_file = layout.is_image_file
 
 -- Magics whose entries carry payloads: the payloads check decodes them.
 local PAYLOAD_MAGICS = {

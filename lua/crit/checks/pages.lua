@@ -2,26 +2,21 @@
 -- pagemap that points to it (pagemap-PID.img or pagemap-shmem-N.img), and
 -- every pages image belongs to one pagemap.
 local check = require "crit.check"
+local layout = require "crit.layout"
 
 local ipairs, pcall, tonumber, string_format = ipairs, pcall, tonumber, string.format
 local math_tointeger = math.tointeger
 
 local function run(d, report)
   local owner = {}      -- pages id -> pagemap file
-  local ps = 4096
   local first = check.live_tasks(d)[1]
-  if first then ps = check.page_size(d, first.pid) end
+  local ps = check.page_size(d, first and first.pid)
   for _, name in ipairs(check.image_names(d, "^pagemap%-")) do
     local file = name .. ".img"
     local img = d:image(name)
     if img and img.magic == "PAGEMAP" and not (d.broken_images or {})[file] and #img > 0 then
       local id = img[1].pages_id
-      local present = 0
-      for k, e in img:entries() do
-        if k > 1 and check.entry_flags(e) & check.PE_PRESENT ~= 0 then
-          present = present + (check.nr_pages(e) or 0)
-        end
-      end
+      local present = layout.present_pages(img)
       if owner[id] then
         report("error", file, 1, "pages_id", string_format("pages-%d.img is also %s's", id, owner[id]))
       end
@@ -34,7 +29,7 @@ local function run(d, report)
             "pages-%d.img is missing (%d pages present)", id, present))
         end
       else
-        local ok, have = pcall(function() return pages._index:info().size end)
+        local ok, have = pcall(pages.file_size, pages)
         if ok and have ~= need then
           report("error", "pages-" .. id .. ".img", nil, nil, string_format(
             "%d bytes, but %s has %d pages present (%d bytes)%s", have, file, present, need,

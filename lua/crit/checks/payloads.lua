@@ -4,6 +4,7 @@
 local crit = require "crit"
 local check = require "crit.check"
 local decode = require "crit.checks.decode"
+local layout = require "crit.layout"
 
 local ipairs, pcall, type, string_format = ipairs, pcall, type, string.format
 
@@ -28,7 +29,7 @@ local function run(d, report)
   local broken = d.broken_images or {}
   d.broken_images = broken
   for _, file in ipairs(check.files_in(d.path)) do
-    if file:match("%.img$") then
+    if layout.is_image_file(file) then
       local path = d.path .. "/" .. file
       local ok, img = pcall(crit.open, path)
       if ok and img and not img.raw_image and decode.PAYLOAD_MAGICS[img.magic] then

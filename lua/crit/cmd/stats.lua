@@ -30,7 +30,8 @@ Sum up a checkpoint directory: what was dumped and how big it is.
                many tasks are in it, whether it is the one criu ran in, and
                its images (netns-N, utsns-N, ipcns-*-N, mountpoints-N, ...).
    pages       the pages dumped in all, and per pages-N.img: its pages (its
-               size / 4096), its size and the pagemaps that point into it.
+               size / the page size), its size and the pagemaps that point
+               into it.
                "(pagemaps say N)" flags an image whose size disagrees with
                the pages its pagemaps mark present.
    dump statistics  criu's own figures from stats-dump: freezing, frozen,
