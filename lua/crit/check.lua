@@ -17,6 +17,7 @@
 -- An error raised by a check becomes one finding of that check, unless the
 -- check had read an image that the decode check reported corrupt.
 local dirlib = require "crit.dir"
+local layout = require "crit.layout"
 
 local ipairs, pairs, type, pcall, tostring, tonumber, error, require, loadfile, setmetatable =
   ipairs, pairs, type, pcall, tostring, tonumber, error, require, loadfile, setmetatable
@@ -33,35 +34,21 @@ check.BUILTIN = {
 
 check.SEVERITIES = { error = true, warning = true }
 
--- criu/include/pagemap.h
-check.PE_PARENT, check.PE_LAZY, check.PE_PRESENT = 1, 2, 4
+-- pagemap_entry.flags, as crit.layout has them.
+check.PE_PARENT, check.PE_LAZY, check.PE_PRESENT = layout.PE.PARENT, layout.PE.LAZY, layout.PE.PRESENT
 
 ---------------------------------------------------------------------------
 -- Helpers for checks (built-in and user-written).
 
 --- check.files_in(path) -> sorted list of the names in a directory.
-function check.files_in(path)
-  local names = {}
-  local ok, lfs = pcall(require, "lfs")
-  if ok then
-    for name in lfs.dir(path) do
-      if name ~= "." and name ~= ".." then names[#names + 1] = name end
-    end
-  else
-    local p = io.popen("ls -1A '" .. path:gsub("'", "'\\''") .. "' 2>/dev/null")
-    for name in p:lines() do names[#names + 1] = name end
-    p:close()
-  end
-  table_sort(names)
-  return names
-end
+check.files_in = layout.list
 
 --- check.image_names(d, pattern) -> the image names (no ".img") in the
 --- directory whose file name matches the Lua pattern, sorted.
 function check.image_names(d, pattern)
   local out = {}
-  for _, f in ipairs(check.files_in(d.path)) do
-    local name = f:match("^(.*)%.img$")
+  for _, f in ipairs(layout.list(d.path)) do
+    local name = layout.image_name(f)
     if name and f:match(pattern) then out[#out + 1] = name end
   end
   return out
@@ -107,29 +94,17 @@ function check.live_tasks(d)
   return out
 end
 
-local AT_PAGESZ = 6
-
---- check.page_size(d, pid) -> the task's page size from its auxv, or 4096.
+--- check.page_size(d, pid) -> the task's page size from its auxv, or 4096
+--- (no pid, or no mm image).
 function check.page_size(d, pid)
-  local mm = pid and d:has("mm-" .. pid) and d:mm(pid)
-  local auxv = mm and mm.mm_saved_auxv
-  if auxv then
-    for i = 1, #auxv - 1, 2 do
-      if auxv[i] == AT_PAGESZ and auxv[i + 1] > 0 then return auxv[i + 1] end
-    end
-  end
-  return 4096
+  return layout.page_size(pid and d:has("mm-" .. pid) and d:mm(pid) or nil)
 end
 
 --- check.entry_flags(pagemap_entry) -> PE_* flags, as criu reads old
 --- entries: in_parent means PE_PARENT, no flags at all PE_PRESENT.
-function check.entry_flags(e)
-  if e.in_parent then return check.PE_PARENT end
-  if e.flags == nil then return check.PE_PRESENT end
-  return e.flags
-end
+check.entry_flags = layout.pagemap_flags
 
-check.nr_pages = dirlib.nr_pages
+check.nr_pages = layout.nr_pages
 
 --- check.pagemap_runs(img, report, bound) checks the entries 2.. of a
 --- pagemap image: page-aligned, sorted, not overlapping, and (when bound is
@@ -157,7 +132,7 @@ function check.pagemap_runs(img, file, page_size, report, bound)
         report("error", file, k, "nr_pages", string_format(
           "0x%x-0x%x goes past the end of the segment (0x%x bytes)", vaddr, stop, bound))
       end
-      if check.entry_flags(e) & check.PE_PRESENT ~= 0 then present = present + n end
+      if layout.page_kind(layout.pagemap_flags(e)) == "present" then present = present + n end
       prev_start, prev_end = vaddr, stop
     end
   end
@@ -208,11 +183,7 @@ end
 
 local SEVERITY_ORDER = { error = 1, warning = 2 }
 
--- The file name of an image name, as crit.dir names files.
-local function image_file(name)
-  if name:find("%.img$") or name:find("^stats%-") or name == "irmap-cache" then return name end
-  return name .. ".img"
-end
+local image_file = layout.image_file
 
 -- A view of d for one check that notes which images the check reads: when
 -- the check fails on an image the decode check found corrupt, the decode
