@@ -19,11 +19,13 @@
 --                         `criu` on PATH if >= 4.2) or "4.1.1" (build/criu-4.1.1; needs
 --                         RS.CRIU_4_1_ENV); nil, reason when there is none.
 -- RS.start(name, opts)    starts spec/restore/scenarios/NAME.py in a fresh scratch dir and
---                         waits until it is ready. opts.wrap: a command prefix list (e.g.
---                         {"unshare", "--ipc", "--fork"}); opts.uid: run as that uid/gid
---                         (setpriv). Returns s: s.pid (the root to dump), s.tmp (removed by
---                         cleanup), s.run (its cwd), s.ready (its "key value" facts).
--- RS.dump(s, args)        `criu dump -t s.pid` into s.tmp/images (args: extra options);
+--                         waits until it is ready (scenario.py says how scenarios behave).
+--                         opts.wrap: a command prefix list (e.g. {"unshare", "--ipc",
+--                         "--fork"}); opts.uid, opts.gid: run as that uid/gid (setpriv).
+--                         Returns s: s.pid (the root to dump), s.tmp (removed by cleanup),
+--                         s.run (its cwd), s.ready (the facts it wrote: s.ready.port ...).
+-- RS.dump(s, args)        `criu dump -t s.pid` into s.tmp/images (args: extra options;
+--                         a scenario started with opts.uid is dumped as that uid);
 --                         waits until the whole dumped tree is reaped; returns s.dir.
 --                         Raises with criu's error lines when the dump fails.
 -- RS.restore(dir, args, opts)  `criu restore -d -D dir`; returns true, or false and the
@@ -168,7 +170,7 @@ function RS.status(pid)
   local s = RS.proc(pid, "status")
   if not s then return nil end
   local t = {}
-  for k, v in s:gmatch("([%w_]+):%s*([^\n]*)") do t[k] = v end
+  for k, v in s:gmatch("([%w_]+):[ \t]*([^\n]*)") do t[k] = v end
   return t
 end
 
@@ -235,11 +237,14 @@ function RS.start(name, opts)
   local prefix = ""
   if opts.uid then
     -- the scenario writes its ready and report files as that uid
-    assert(os.execute(string.format("chmod 0755 %s && chown %d:%d %s", q(s.tmp), opts.uid, opts.gid or opts.uid, q(s.run))))
-    prefix = string.format("setpriv --reuid=%d --regid=%d --clear-groups ", opts.uid, opts.gid or opts.uid)
+    s.uid, s.gid = opts.uid, opts.gid or opts.uid
+    assert(os.execute(string.format("chmod 0755 %s && chown %d:%d %s", q(s.tmp), s.uid, s.gid, q(s.run))))
+    prefix = string.format("setpriv --reuid=%d --regid=%d --clear-groups ", s.uid, s.gid)
   end
-  for _, w in ipairs(opts.wrap or {}) do prefix = q(w) .. " " .. prefix end
-  local cmd = string.format("cd %s && %s%s %s %s </dev/null >stdout 2>&1 & echo $!",
+  local wrap = {}
+  for i, w in ipairs(opts.wrap or {}) do wrap[i] = q(w) .. " " end
+  prefix = table.concat(wrap) .. prefix
+  local cmd = string.format("cd %s && %s%s %s %s </dev/null >launcher.log 2>&1 & echo $!",
     q(s.run), prefix, q(RS.PYTHON), q(script), q(s.run))
   local _, launched = RS.sh(cmd)
   s.launcher = tonumber(launched:match("%d+"))
@@ -247,7 +252,7 @@ function RS.start(name, opts)
     return exists(s.run .. "/ready") or not RS.alive(s.launcher)
   end
   if not wait_until(ready_or_dead, 15) or not exists(s.run .. "/ready") then
-    local log = read_file(s.run .. "/stdout") or ""
+    local log = (read_file(s.run .. "/launcher.log") or "") .. (read_file(s.run .. "/stdout") or "")
     RS.cleanup(s)
     error("scenario " .. name .. " never got ready: " .. log)
   end
@@ -268,8 +273,18 @@ function RS.log_errors(log, n)
   return table.concat(lines, "\n", math.max(1, #lines - n + 1))
 end
 
-local function run_criu(criu, verb, dir, log, args, env)
+-- as_uid: criu runs as that uid, in its --unprivileged mode, with the two
+-- capabilities that mode needs. Root cannot dump another uid's task here:
+-- criu reads its rlimits with prlimit(), which then needs CAP_SYS_RESOURCE,
+-- and this kind of machine's bounding set lacks it.
+local function run_criu(criu, verb, dir, log, args, env, as_uid)
   local prefix = ""
+  if as_uid then
+    local caps = "+checkpoint_restore,+sys_ptrace"
+    prefix = string.format("setpriv --reuid=%d --regid=%d --clear-groups --inh-caps=%s --ambient-caps=%s ",
+      as_uid, as_uid, caps, caps)
+    table.insert(args, 1, "--unprivileged")
+  end
   for k, v in pairs(env or {}) do prefix = prefix .. k .. "=" .. q(v) .. " " end
   local cmd = string.format("%s%s %s -D %s -v4 -o %s %s", prefix, q(criu), verb, q(dir), q(log),
     table.concat((function()
@@ -285,12 +300,13 @@ function RS.dump(s, args, opts)
   opts = opts or {}
   s.dir = s.tmp .. "/images"
   assert(os.execute("mkdir -p " .. q(s.dir)))
+  if s.uid then assert(os.execute(string.format("chown %d:%d %s %s", s.uid, s.gid, q(s.dir), q(s.tmp)))) end
   s.pids = RS.tree(s.pid)
   local log = s.tmp .. "/dump.log"
   local criu = opts.criu or assert(RS.criu("4.2"))
   local all = { "-t", tostring(s.pid) }
   for _, a in ipairs(args or {}) do all[#all + 1] = a end
-  if not run_criu(criu, "dump", s.dir, log, all, opts.env) then
+  if not run_criu(criu, "dump", s.dir, log, all, opts.env, s.uid) then
     error("criu dump of " .. s.name .. " failed:\n" .. RS.log_errors(log))
   end
   s.dump_args = args
@@ -328,7 +344,9 @@ function RS.ask(s, timeout)
   os.remove(report)
   assert(os.execute("kill -USR1 " .. s.pid), "no process " .. s.pid)
   if not wait_until(function() return exists(report) end, timeout or 10) then
-    error("scenario " .. s.name .. " (pid " .. s.pid .. ") did not report")
+    local st = RS.stat(s.pid)
+    error(("scenario %s (pid %d, %s) did not report; its output: %s"):format(s.name, s.pid,
+      st and "state " .. st.state or "gone", read_file(s.run .. "/stdout") or ""))
   end
   local text = read_file(report)
   local r = parse_facts(text)

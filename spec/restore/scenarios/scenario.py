@@ -10,7 +10,16 @@ RUN = sys.argv[1] if len(sys.argv) > 1 else "."
 
 
 def setup():
+    """Close inherited fds; stdin from /dev/null, stdout and stderr to RUN/stdout
+    (opened here: in our mount namespace, if we have one); a session of our own."""
     os.closerange(3, 4096)
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    out = os.open(os.path.join(RUN, "stdout"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
     try:
         os.setsid()
     except OSError:
@@ -25,7 +34,8 @@ def write_atomically(name, lines):
 
 
 def ready(**facts):
-    facts.setdefault("pid", os.getpid())
+    # the PID criu dumps, as seen by the spec (as_user.py: outside our PID namespace)
+    facts.setdefault("pid", int(os.environ.get("CRIT_SCENARIO_PID", os.getpid())))
     write_atomically("ready", ["%s %s" % kv for kv in facts.items()])
 
 
@@ -49,6 +59,12 @@ def expect(what, got, want):
     return got
 
 
+# Short naps, not one long sleep: a signal that lands between Python's check
+# for signals and its next sleep waits for that sleep to end, and right after
+# a restore the process is just there (it resumes its interrupted sleep).
+NAP = 0.1
+
+
 def idle():
     while True:
-        time.sleep(3600)
+        time.sleep(NAP)
