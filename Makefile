@@ -34,10 +34,11 @@ BIND_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(BIND_SRC))
 MODULE   = $(BUILD)/crit/core.so
 
 # The Debian 12 packages the build, the tests and the CLI need (time, clang,
-# its libFuzzer runtime and valgrind: the bad-input spec, fuzz, test-valgrind).
+# its libFuzzer runtime and valgrind: the bad-input spec, fuzz, test-valgrind;
+# python3: the restore scenarios; `make criu` installs criu's own build deps).
 DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
        libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse lua-filesystem luarocks \
-       time clang libclang-rt-14-dev valgrind
+       time clang libclang-rt-14-dev valgrind python3
 
 .PHONY: all test test-restore test-asan test-valgrind clean distclean install setup demo fuzz fuzz-run bench criu
 all: $(MODULE)

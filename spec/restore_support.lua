@@ -14,7 +14,8 @@
 --     end)
 --   end)
 --
--- RS.skip_reason()        nil when root, criu >= 4.2 and the reaper are there, else why not.
+-- RS.skip_reason()        nil when root, criu >= 4.2 and the reaper are there, else why not
+--                         (with env CRIT_RESTORE_REQUIRED, as in CI, it raises instead).
 -- RS.criu(version)        path of criu "4.2" (env CRIT_CRIU, then build/criu-4.2, then
 --                         `criu` on PATH if >= 4.2) or "4.1.1" (build/criu-4.1.1; needs
 --                         RS.CRIU_4_1_ENV); nil, reason when there is none.
@@ -142,8 +143,9 @@ function RS.criu(version)
   return path, why
 end
 
---- Why the restore suite cannot run here, or nil.
-function RS.skip_reason()
+--- Why the restore suite cannot run here, or nil. With CRIT_RESTORE_REQUIRED
+--- set (CI) there must be no reason: it raises instead, and the tests fail.
+local function why_not()
   local ok, uid = RS.sh("id -u")
   if not ok or tonumber(uid) ~= 0 then return "the restore suite needs root" end
   local criu, why = RS.criu("4.2")
@@ -153,7 +155,16 @@ function RS.skip_reason()
     return "not under build/reaper (run `make test` or `make test-restore`)"
   end
   if not exists(RS.PYTHON) then return "no " .. RS.PYTHON end
+  if os.getenv("CRIT_SANITIZED") then return "the restore suite does not run against the sanitized module" end
   return nil
+end
+
+function RS.skip_reason()
+  local why = why_not()
+  if why and os.getenv("CRIT_RESTORE_REQUIRED") and not os.getenv("CRIT_SANITIZED") then
+    error("CRIT_RESTORE_REQUIRED, but " .. why, 2)
+  end
+  return why
 end
 
 -- /proc ------------------------------------------------------------------

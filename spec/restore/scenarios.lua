@@ -130,7 +130,7 @@ scenario {
   name = "uts",
   start = { wrap = { "unshare", "--uts", "--fork" } },
   check = function(s)
-    local ok, out = RS.sh("nsenter -t " .. s.pid .. " --uts hostname")
+    local ok, out = RS.sh("nsenter -t " .. s.pid .. " --uts uname -n")
     assert(ok, out)
     assert.are.equal("crit-restore-uts\n", out)
     assert.are_not.equal(RS.readlink("/proc/self/ns/uts"), RS.readlink("/proc/" .. s.pid .. "/ns/uts"))
