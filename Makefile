@@ -35,12 +35,13 @@ MODULE   = $(BUILD)/crit/core.so
 
 # The Debian 12 packages the build, the tests and the CLI need (time, clang,
 # its libFuzzer runtime and valgrind: the bad-input spec, fuzz, test-valgrind;
-# python3: the restore scenarios; `make criu` installs criu's own build deps).
+# python3: the restore scenarios; lua-check: make lint; `make criu` installs
+# criu's own build deps).
 DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
        libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse lua-filesystem luarocks \
-       time clang libclang-rt-14-dev valgrind python3
+       time clang libclang-rt-14-dev valgrind python3 lua-check
 
-.PHONY: all test test-restore test-asan test-valgrind clean distclean install setup demo fuzz fuzz-run bench criu
+.PHONY: all test test-restore test-asan test-valgrind clean distclean install setup demo fuzz fuzz-run bench criu lint
 all: $(MODULE)
 
 $(MODULE): $(BIND_O) $(CORE_O) $(PB_O)
@@ -158,6 +159,11 @@ fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json
 		| sed 's/^/fuzz_$*: /'; \
 	if [ $$status -ne 0 ]; then tail -n 40 build/fuzz/$*.log; echo "fuzz_$*: FAILED ($$status)"; fi; \
 	exit $$status
+
+# luacheck over every Lua file (settings in .luacheckrc): no warning passes.
+LUACHECK ?= luacheck
+lint:
+	$(LUACHECK) --quiet lua crit.lua spec examples tools
 
 # crit.lua against Python crit on large synthetic images (see tools/bench.lua).
 PERF_GEN ?= ../shared/perf/gen

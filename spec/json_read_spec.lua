@@ -463,13 +463,16 @@ describe("the document", function()
       { '{"magic": "PSTREE", "entries": [{"pid": 01}]}', 42, "entries[1]: unexpected '1', expected ',' or '}'" },
       { '{"magic": "PSTREE", "entries": [{"pid": -}]}', 41, "entries[1].pid: invalid number" },
       { '{"magic": "PSTREE", "entries": [{"pid": tru}]}', 41, "entries[1].pid: invalid word: expected a value" },
-      { '{"magic": "UTSNS", "entries": [{"nodename": "a\\x"}]}', 47, "entries[1].nodename: invalid escape in a string" },
+      { '{"magic": "UTSNS", "entries": [{"nodename": "a\\x"}]}', 47,
+        "entries[1].nodename: invalid escape in a string" },
       { '{"magic": "UTSNS", "entries": [{"nodename": "a\\u12"}]}', 47,
         "entries[1].nodename: invalid \\u escape: four hex digits expected" },
       { '{"magic": "UTSNS", "entries": [{"nodename": "a\tb"}]}', 47,
         "entries[1].nodename: control character 0x09 in a string (write it as \\u0009)" },
-      { '{"magic": "UTSNS", "entries": [{"nodename": "a\xffb"}]}', 47, "entries[1].nodename: invalid UTF-8 byte 0xff" },
-      { '{"magic": "UTSNS", "entries": [{"nodename": "\xed\xa0\x80"}]}', 46, "entries[1].nodename: invalid UTF-8 sequence" },
+      { '{"magic": "UTSNS", "entries": [{"nodename": "a\xffb"}]}', 47,
+        "entries[1].nodename: invalid UTF-8 byte 0xff" },
+      { '{"magic": "UTSNS", "entries": [{"nodename": "\xed\xa0\x80"}]}', 46,
+        "entries[1].nodename: invalid UTF-8 sequence" },
     }
     for _, c in ipairs(cases) do
       assert.are.equal(string.format("line 1, column %d: %s", c[2], c[3]), encode_error(c[1]))

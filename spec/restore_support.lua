@@ -208,7 +208,8 @@ function RS.readlink(path)
 end
 
 function RS.fds(pid)
-  local ok, out = RS.sh("cd /proc/" .. pid .. "/fd && for f in *; do printf '%s %s\\n' \"$f\" \"$(readlink \"$f\")\"; done")
+  local ok, out = RS.sh("cd /proc/" .. pid .. "/fd && "
+    .. "for f in *; do printf '%s %s\\n' \"$f\" \"$(readlink \"$f\")\"; done")
   local fds = {}
   if not ok then return fds end
   for fd, target in out:gmatch("(%d+) ([^\n]*)") do fds[tonumber(fd)] = target end

@@ -8,8 +8,8 @@ local dir = require "crit.dir"
 local json = require "crit.json"
 local u64 = require("crit").u64
 
-local ipairs, pairs, next, type, tostring, tonumber, error, select =
-  ipairs, pairs, next, type, tostring, tonumber, error, select
+local ipairs, pairs, tostring, tonumber, error, select =
+  ipairs, pairs, tostring, tonumber, error, select
 local math_type = math.type
 local string_format, string_rep = string.format, string.rep
 local table_concat, table_sort = table.concat, table.sort

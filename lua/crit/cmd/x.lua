@@ -182,7 +182,8 @@ end
 
 -- What crit shows after a mapping's range and protection.
 local function vma_what(vma, file_name, vma_ids)
-  local st, fn = vma.status, nil
+  local st = vma.status
+  local fn
   if st & VMA.SYSVIPC ~= 0 then
     fn = string_format(" ips[%x]", vma_ids(vma.shmid))
   elseif st & VMA.ANON_SHARED ~= 0 then
@@ -311,7 +312,7 @@ function x.command(args)
   -- of long-lived ones (the VMAs): a shorter GC pause than Lua's 200%
   -- keeps the heap nearer those (35 -> 30 MiB on 1M pagemap entries, at
   -- no measurable cost in time). Restored on the way out, error or not.
-  local pause <close> = gc_pause(150)
+  local pause <close> = gc_pause(150) -- luacheck: ignore 211 (held for its __close)
   -- Spooled to a temporary file, then copied to stdout: an error half-way
   -- (a missing image) prints the error, not half a report, and memory
   -- stays flat however long the report. Without a temporary file (no
@@ -319,8 +320,8 @@ function x.command(args)
   local spool <close> = io_tmpfile()
   local sink = spool or io_stdout
   explorers[args.what](d, function(s)
-    local ok, err = sink:write(s)
-    if not ok then error((spool and "temporary file: " or "stdout: ") .. tostring(err), 0) end
+    local ok, werr = sink:write(s)
+    if not ok then error((spool and "temporary file: " or "stdout: ") .. tostring(werr), 0) end
   end)
   if spool then
     spool:seek("set")
