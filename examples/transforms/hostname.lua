@@ -6,7 +6,7 @@
 -- --uts, containers): utsns-N.img, one entry { nodename, domainname }.
 -- A dump without one restores into the host's namespace: there is
 -- nothing to change, and this script says so.
-local lfs = require "lfs"
+local layout = require "crit.layout"
 
 return function(d, args)
   local nodename, domainname = args[1], args[2]
@@ -15,9 +15,8 @@ return function(d, args)
     error("hostname: at most 64 bytes (the kernel's __NEW_UTS_LEN)", 0)
   end
   local count = 0
-  for file in lfs.dir(d.path) do
-    local name = file:match("^(utsns%-%d+)%.img$")
-    if name then
+  for _, name in ipairs(d:names()) do
+    if layout.kind(name) == "utsns" then
       local uts = assert(d:image(name))[1]
       uts.nodename = nodename
       if domainname then uts.domainname = domainname end
