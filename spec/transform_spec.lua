@@ -314,10 +314,195 @@ describe("crit.lua transform", function()
         local img = crit.open(out .. "/" .. f)
         if img and not img.raw_image then assert.are.equal("1.0", img.version, f) end
       end
-      for _, c in ipairs(changes(input, out)) do assert.matches(" version$", c) end
+      -- the headers, and inventory's img_version that tells criu to read them so
+      local others = {}
+      for _, c in ipairs(changes(input, out)) do
+        if not c:match(" version$") then others[#others + 1] = c end
+      end
+      assert.are.same({ "inventory.img 1 img_version" }, others)
+      assert.are.equal(1, assert(crit.open(out .. "/inventory.img"))[1].img_version)
       local r = crit_cli("transform", out, EXAMPLES .. "/image-version.lua", "-o", input .. ".back", "--", "1.1")
       assert.are.equal(0, r.code, r.err)
       assert.are.same({}, changes(input, input .. ".back"))
+    end)
+  end)
+
+  describe("examples: what criu restores", function()
+    local FOWN = { uid = 0, euid = 0, signum = 0, pid_type = 0, pid = 0 }
+
+    -- Change an image of a fixture copy through the Lua API.
+    local function edit(path, name, fn)
+      local file = path .. "/" .. name .. ".img"
+      local img = crit.open(file) or crit.new(fn(nil))
+      fn(img)
+      img:write(file)
+    end
+
+    -- An epoll (file id 900, fd 9) in the fd tables files_ids, watching targets.
+    local function add_epoll(path, files_ids, targets)
+      local tfd = {}
+      for i, fd in ipairs(targets) do tfd[i] = { id = 0, tfd = fd, events = 25, data = fd } end
+      edit(path, "files", function(f)
+        f:append({ type = "EVENTPOLL", id = 900, epfd = { id = 900, flags = 2, fown = FOWN, tfd = tfd } })
+      end)
+      for _, id in ipairs(files_ids) do
+        edit(path, "fdinfo-" .. id, function(f) f:append({ id = 900, flags = 0, type = "EVENTPOLL", fd = 9 }) end)
+      end
+    end
+
+    local function epoll_targets(path)
+      for _, e in assert(crit.open(path .. "/files.img")):entries() do
+        if e.id == 900 then
+          local fds = {}
+          for i, t in ipairs(e.epfd.tfd or {}) do fds[i] = t.tfd end
+          return fds
+        end
+      end
+    end
+
+    local function legacy_targets(path)
+      local t = {}
+      for _, e in assert(crit.open(path .. "/eventpoll-tfd.img")):entries() do t[#t + 1] = e.id .. ":" .. e.tfd end
+      return t
+    end
+
+    it("drop-fd removes the fd from the targets of the task's epolls", function()
+      local input = copy_fixture("sleep")
+      add_epoll(input, { 2 }, { 2, 1 })
+      local r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".out", "--", "30956", "2")
+      assert.are.equal(0, r.code, r.err)
+      assert.matches("fd 2 removed from the targets of its epolls %(1 entries%)", r.err)
+      assert.are.same({ 1 }, epoll_targets(input .. ".out"))
+      -- fdinfo's entry 3 (fd 2) is gone, the epoll (files.img 21) watches fd 1 alone
+      assert.are.same({ "fdinfo-2.img 3 fd", "fdinfo-2.img 3 id", "fdinfo-2.img 3 type", "fdinfo-2.img 4",
+        "files.img 21 epfd.tfd[1].data", "files.img 21 epfd.tfd[1].tfd", "files.img 21 epfd.tfd[2]" },
+        changes(input, input .. ".out"))
+    end)
+
+    it("drop-fd removes the targets of old dumps' eventpoll-tfd.img, and of a pruned epoll", function()
+      local input = copy_fixture("sleep")
+      add_epoll(input, { 2 }, {})
+      edit(input, "eventpoll-tfd", function(img)
+        if not img then return "EVENTPOLL_TFD" end
+        for _, t in ipairs({ { 900, 2 }, { 900, 1 }, { 901, 2 } }) do   -- 901: not this task's
+          img:append({ id = t[1], tfd = t[2], events = 25, data = 0 })
+        end
+      end)
+      local r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".out", "--", "30956", "2")
+      assert.are.equal(0, r.code, r.err)
+      assert.are.same({ "900:1", "901:2" }, legacy_targets(input .. ".out"))
+      r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".pruned", "--",
+        "30956", "9", "--prune")
+      assert.are.equal(0, r.code, r.err)
+      assert.is_nil(epoll_targets(input .. ".pruned"))
+      assert.are.same({ "901:2" }, legacy_targets(input .. ".pruned"))
+    end)
+
+    it("drop-fd refuses an epoll that another fd table shares", function()
+      local input = copy_fixture("misc")
+      add_epoll(input, { 2, 3 }, { 1 })                -- 31110 (files 2) and 31114 (files 3)
+      local r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".out", "--", "31110", "1")
+      assert.are.equal(1, r.code)
+      assert.matches("drop%-fd: epoll 0x384 watches fd 1 and is also open in pid 31114", r.err)
+      assert.is_nil(lfs.attributes(input .. ".out"))
+      -- an fd it does not watch drops as before
+      r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".out", "--", "31110", "2")
+      assert.are.equal(0, r.code, r.err)
+    end)
+
+    it("image-version sets inventory's img_version in stream mode", function()
+      local out = tmp .. "/inventory-1.0.img"
+      local r = sh("./crit.lua transform - " .. EXAMPLES .. "/image-version.lua -- 1.0 < "
+        .. FIXTURES .. "/sleep/inventory.img > " .. out)
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(1, assert(crit.open(out))[1].img_version)
+      r = sh("./crit.lua transform - " .. EXAMPLES .. "/image-version.lua -- 1.0 < "
+        .. FIXTURES .. "/sleep/core-30956.img > " .. tmp .. "/core-1.0.img")
+      assert.are.equal(0, r.code, r.err)
+      assert.matches("inventory.img must say img_version 1", r.err)
+    end)
+
+    -- sleep, with the owners criu restores: SysV IPC, memfd inodes, a ghost
+    -- file, a bound unix socket (pyfds's files.img) and an F_SETOWN owner.
+    local function owners_fixture()
+      local input = copy_fixture("sleep")
+      for _, f in ipairs({ "ipcns/ipcns-shm-9.img", "ipcns/ipcns-sem-9.img", "ipcns/ipcns-msg-9.img",
+                           "pyfds/memfd.img", "pyfds/ghost-file-1.img", "pyfds/files.img" }) do
+        assert(os.execute("cp " .. quote(FIXTURES .. "/" .. f) .. " " .. quote(input)))
+      end
+      edit(input, "files", function(img)
+        img[1].reg.fown = { uid = 0, euid = 0, signum = 0, pid_type = 1, pid = 30956 }
+      end)
+      return input
+    end
+
+    it("set-creds changes every owner criu restores", function()
+      local input = owners_fixture()
+      local r = crit_cli("transform", input, EXAMPLES .. "/set-creds.lua", "-o", input .. ".out", "--",
+        "uid=0:1000", "gid=0:1001")
+      assert.are.equal(0, r.code, r.err)
+      assert.matches("files on disk keep their owners", r.err)
+      local out = input .. ".out"
+      for _, kind in ipairs({ "shm", "sem", "msg" }) do
+        for _, e in assert(crit.open(out .. "/ipcns-" .. kind .. "-9.img")):entries() do
+          assert.are.same({ 1000, 1001, 1000, 1001 }, { e.desc.uid, e.desc.gid, e.desc.cuid, e.desc.cgid })
+        end
+      end
+      for _, e in assert(crit.open(out .. "/memfd.img")):entries() do
+        assert.are.same({ 1000, 1001 }, { e.uid, e.gid })
+      end
+      local ghost = assert(crit.open(out .. "/ghost-file-1.img"))[1]
+      assert.are.same({ 1000, 1001 }, { ghost.uid, ghost.gid })
+      local bound, fown
+      for _, e in assert(crit.open(out .. "/files.img")):entries() do
+        if e.usk and e.usk.file_perms then bound = e.usk.file_perms end
+        if e.id == 1 then fown = e.reg.fown end
+        if e.id ~= 1 and e.reg then assert.are.equal(0, e.reg.fown.uid) end   -- no owner set: left
+      end
+      assert.are.same({ 1000, 1001 }, { bound.uid, bound.gid })
+      assert.are.same({ 1000, 1000 }, { fown.uid, fown.euid })
+      assert.matches("^1000$", tostring(assert(crit.open(out .. "/core-30956.img"))[1].thread_core.creds.uid))
+    end)
+
+    it("set-creds pid=PID leaves what other tasks may share, and says so", function()
+      local input = owners_fixture()
+      local r = crit_cli("transform", input, EXAMPLES .. "/set-creds.lua", "-o", input .. ".out", "--",
+        "uid=0:1000", "pid=30956")
+      assert.are.equal(0, r.code, r.err)
+      assert.matches("SysV IPC, memfd inodes, socket files, ptys and ghost files keep their owners", r.err)
+      local changed = {}
+      for _, c in ipairs(changes(input, input .. ".out")) do changed[c:match("^%S+")] = true end
+      assert.are.same({ ["core-30956.img"] = true }, changed)
+    end)
+
+    it("rename-path renames bound unix sockets, absolute and relative, not abstract ones", function()
+      local input = copy_fixture("sleep")
+      edit(input, "files", function(img)
+        local function sock(id, name, dir)
+          img:append({ type = "UNIXSK", id = id, usk = { id = id, ino = id, type = 1, state = 10, flags = 2,
+            uflags = 0, backlog = 1, peer = 0, fown = FOWN, opts = { so_sndbuf = 1, so_rcvbuf = 1,
+            so_snd_tmo_sec = 0, so_snd_tmo_usec = 0, so_rcv_tmo_sec = 0, so_rcv_tmo_usec = 0 },
+            name = name, name_dir = dir } })
+        end
+        sock(901, "/tmp/corpus-work/run/sleep/app.sock")
+        sock(902, "rel.sock", "/tmp/corpus-work/run/sleep/sub")
+        sock(903, "\0/tmp/corpus-work/run/sleep/abstract")
+        sock(904, "/tmp/corpus-work/run/sleeping.sock")
+      end)
+      local r = crit_cli("transform", input, EXAMPLES .. "/rename-path.lua", "-o", input .. ".out", "--",
+        "/tmp/corpus-work/run/sleep", "/srv/sleep")
+      assert.are.equal(0, r.code, r.err)
+      assert.matches("rename%-path: 4 paths renamed", r.err)
+      local got = {}
+      for _, e in assert(crit.open(input .. ".out/files.img")):entries() do
+        if e.usk then got[e.id] = { e.usk.name, e.usk.name_dir } end
+      end
+      assert.are.same({
+        [901] = { "/srv/sleep/app.sock" },
+        [902] = { "rel.sock", "/srv/sleep/sub" },
+        [903] = { "\0/tmp/corpus-work/run/sleep/abstract" },
+        [904] = { "/tmp/corpus-work/run/sleeping.sock" },
+      }, got)
     end)
   end)
 

@@ -2,6 +2,11 @@
 -- a host where the files live elsewhere.
 -- Usage: crit.lua transform DIR rename-path.lua -o OUT -- OLD NEW
 --   OLD is a path or a directory: "/srv/app" also renames "/srv/app/log".
+-- Proved by restore: spec/restore/transforms_spec.lua, scenarios "plain"
+-- (the cwd and stdout: readlink of /proc/PID/cwd and fd/1), "ghost" (a
+-- deleted open file, recreated under NEW) and "unix" (the bound socket,
+-- bound again under NEW, answers there). The directory is moved on disk
+-- first, as on a target host where it lives elsewhere.
 --
 -- criu keeps every path of a regular file once, in its file entry (REG in
 -- files.img, or reg-files.img in old dumps). Everything else points at that
@@ -11,7 +16,12 @@
 -- ghost file itself holds contents, not a path). Renaming the entries
 -- therefore renames the path for all of them. The target of a deleted
 -- symlink (ghost-file-N.img symlnk_target) is renamed too.
--- Not renamed: mount points (mountpoints-N), unix socket names.
+-- A unix socket bound to a path keeps it in its own entry (UNIXSK in
+-- files.img, unixsk.img in old dumps): `name`, absolute, or relative to
+-- `name_dir`; criu binds the socket to it again (and chowns it), so both are
+-- renamed. Abstract names (a leading NUL) are not paths.
+-- Not renamed: mount points (mountpoints-N: criu mounts them from their
+-- own sources, which name devices and filesystems, not these paths).
 return function(d, args)
   local old, new = args[1], args[2]
   if not old or not new then error("usage: rename-path.lua -- OLD NEW", 0) end
@@ -40,6 +50,30 @@ return function(d, args)
   local legacy = d:image("reg-files")          -- dumps of criu 2.x
   if legacy then
     for k = 1, #legacy do rename(legacy[k]) end
+  end
+
+  -- Bound unix sockets: name is bytes (abstract ones start with a NUL);
+  -- a relative name is under name_dir.
+  local function rename_socket(usk)
+    local name = usk.name
+    if name and name ~= "" and name:sub(1, 1) ~= "\0" then
+      if name:sub(1, 1) == "/" then
+        local n = renamed(name)
+        if n then usk.name, count = n, count + 1 end
+      elseif usk.name_dir then
+        local n = renamed(usk.name_dir)
+        if n then usk.name_dir, count = n, count + 1 end
+      end
+    end
+  end
+  if files then
+    for k = 1, #files do
+      if files[k].usk then rename_socket(files[k].usk) end
+    end
+  end
+  local legacy_sk = d:image("unixsk")
+  if legacy_sk then
+    for k = 1, #legacy_sk do rename_socket(legacy_sk[k]) end
   end
   -- A deleted symlink that was open is a ghost file holding its target.
   for file in require("lfs").dir(d.path) do

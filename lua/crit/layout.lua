@@ -76,6 +76,15 @@ function layout.images(path)
 end
 
 ---------------------------------------------------------------------------
+-- Image headers. inventory.img's img_version says which header layout every
+-- other image has, all or none (criu/image.c: check_img_inventory sets
+-- img_common_magic, img_check_magic then wants the head magic or not):
+-- 1 (CRTOOLS_IMAGES_V1) the image's magic alone, 2 (CRTOOLS_IMAGES_V1_1)
+-- IMG_COMMON or IMG_SERVICE first. inventory.img itself has one magic.
+layout.IMG_VERSION = { ["1.0"] = 1, ["1.1"] = 2 }
+layout.HEADER_LAYOUT = { [1] = "1.0", [2] = "1.1" }
+
+---------------------------------------------------------------------------
 -- Pagemaps: the head, then entries of runs of pages.
 
 -- pagemap_entry.flags (criu/include/pagemap.h).

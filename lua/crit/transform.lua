@@ -445,11 +445,18 @@ function transform.dir_pagemaps(d, to)
 end
 
 --- dir_version(d, "1.0" | "1.1"): the header layout of every image with a
---- magic (inventory.img always has one magic alone; raw images none).
+--- magic, and inventory's img_version that tells criu which layout to read
+--- (inventory.img always has one magic alone; raw images none).
 function transform.dir_version(d, v)
-  if v ~= "1.0" and v ~= "1.1" then error("dir_version: '1.0' or '1.1' expected", 2) end
+  local img_version = layout.IMG_VERSION[v]
+  if not img_version then error("dir_version: '1.0' or '1.1' expected", 2) end
   each_image(d, function(_, img)
-    if not img.raw_image and img.magic ~= "INVENTORY" then img:set_version(v) end
+    if img.raw_image then return end
+    if img.magic == "INVENTORY" then
+      for k = 1, #img do img[k].img_version = img_version end
+    else
+      img:set_version(v)
+    end
   end)
 end
 
