@@ -271,6 +271,20 @@ describe("atomic writes", function()
     assert.are.equal("fifo", S.lines_of("stat -c %F " .. fifo)[1])
   end)
 
+  it("write zero runs into a FIFO as bytes (a FIFO cannot seek over a hole)", function()
+    local core = require "crit.core"
+    local fifo = S.tmpdir() .. "/fifo"
+    assert.is_true(os.execute("mkfifo " .. fifo))
+    local reader = assert(io.popen("od -An -tx1 -v < " .. fifo .. " | tr -d ' \n'"))
+    local out = core.output(fifo)
+    out:write("ab")
+    out:zeros(100000)     -- above the 64 KiB a file would get as a hole
+    out:write("c")
+    assert.is_true(out:finish())
+    assert.are.equal("6162" .. ("00"):rep(100000) .. "63", reader:read("a"))
+    reader:close()
+  end)
+
   it("replace the file as a whole", function()
     local dir = S.tmpdir()
     local out = dir .. "/pstree.img"

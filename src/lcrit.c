@@ -580,7 +580,9 @@ static int output_copy_from(lua_State *L)
 
 /* out:zeros(n): n zero bytes (holes in memory). Into a file of its own
  * (core.output(path)), a long run becomes a hole: the file is sparse, and
- * a core file of mostly untouched memory takes only what was dumped. */
+ * a core file of mostly untouched memory takes only what was dumped. A
+ * FIFO or a device written in place (af.direct) cannot seek: it gets the
+ * zeros themselves. */
 static int output_zeros(lua_State *L)
 {
 	struct output *o = lcrit_check_output(L, 1);
@@ -588,7 +590,7 @@ static int output_zeros(lua_State *L)
 	static const uint8_t zeros[4096];
 
 	luaL_argcheck(L, n >= 0, 2, "negative size");
-	if (o->af.fd >= 0 && o->buf.fd == o->af.fd && n >= SPARSE_MIN) {
+	if (o->af.fd >= 0 && o->buf.fd == o->af.fd && !o->af.direct && n >= SPARSE_MIN) {
 		buf_skip(&o->buf, (uint64_t)n);
 		o->sparse = 1;
 		lcrit_output_check(L, o);
