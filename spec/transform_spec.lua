@@ -191,6 +191,18 @@ describe("crit.lua transform", function()
       assert.are.equal(string.unpack("<I4", "\10\0\0\5"), files[21].isk.src_addr[1])
     end)
 
+    it("rewrite-ip rewrites ports, alone or with their address", function()
+      run_example("pyfds", "rewrite-ip.lua", { ":45529=:9090", "127.0.0.1:44787=127.0.0.2:8080" }, {
+        "files.img 21 isk.src_port", "files.img 22 isk.dst_port", "files.img 23 isk.src_port",
+        "files.img 25 isk.src_addr[1]", "files.img 25 isk.src_port",
+        "files.img 26 isk.dst_addr[1]", "files.img 26 isk.dst_port",
+      })
+      local r = crit_cli("transform", copy_fixture("pyfds"), EXAMPLES .. "/rewrite-ip.lua", "--dry-run", "--",
+        ":45529=127.0.0.2")
+      assert.are.equal(1, r.code)
+      assert.matches("OLD and NEW must have the same form", r.err)
+    end)
+
     it("set-creds maps uid and gid 0 to 1000 in every thread", function()
       local expected = {}
       for _, pid in ipairs({ 31110, 31114, 31115, 31116, 31118 }) do

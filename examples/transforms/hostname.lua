@@ -1,6 +1,8 @@
 -- Change the host name (and optionally the NIS domain name) of the UTS
 -- namespaces in a dump.
 -- Usage: crit.lua transform DIR hostname.lua -o OUT -- NODENAME [DOMAINNAME]
+-- Proved by restore: spec/restore/transforms_spec.lua, scenario "uts"
+-- (uname -n and domainname through nsenter --uts).
 --
 -- criu dumps a UTS namespace only when the tree has its own (unshare
 -- --uts, containers): utsns-N.img, one entry { nodename, domainname }.

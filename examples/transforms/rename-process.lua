@@ -2,6 +2,8 @@
 -- /proc/PID/comm show) and, when the new name fits, argv[0] in its memory
 -- (what ps -f and /proc/PID/cmdline show).
 -- Usage: crit.lua transform DIR rename-process.lua -o OUT -- PID NEWNAME
+-- Proved by restore: spec/restore/transforms_spec.lua, scenario "plain"
+-- (/proc/PID/comm, and /proc/PID/cmdline with argv[0] overwritten).
 --
 -- comm is core-PID's tc.comm, and the main thread's thread_core.comm:
 -- at most 15 bytes (the kernel's TASK_COMM_LEN is 16 with the NUL).

@@ -1,17 +1,26 @@
--- Rewrite the IP addresses of inet sockets (TCP, UDP; IPv4 and IPv6), for a
--- restore on a host with other addresses.
+-- Rewrite the IP addresses and ports of inet sockets (TCP, UDP; IPv4 and
+-- IPv6), for a restore on a host with other addresses.
 -- Usage: crit.lua transform DIR rewrite-ip.lua -o OUT -- OLD=NEW [OLD=NEW ...]
---   e.g. -- 127.0.0.1=10.0.0.5   or   -- fd00::1=fd00::2
+--   OLD and NEW are an address (127.0.0.1, fd00::1), an address and a port
+--   (127.0.0.1:8080, [fd00::1]:8080) or a port alone (:8080, any address);
+--   both the same form. e.g. -- 127.0.0.1=127.0.0.2   -- :8080=:9090
+-- Proved by restore: spec/restore/transforms_spec.lua, scenario "tcp" (a
+-- listener answers on 127.0.0.2, or on its new port; its established
+-- connection, both ends rewritten, still carries its queued data).
 --
 -- The addresses are in the socket's file entry (INETSK in files.img, or
 -- inetsk.img in old dumps): src_addr and dst_addr, repeated uint32 (one for
 -- IPv4, four for IPv6) holding the address bytes in network order, that is
--- each uint32 read little-endian from those bytes. An IPv4 address also
--- matches its IPv4-mapped form (::ffff:a.b.c.d) in an IPv6 socket.
+-- each uint32 read little-endian from those bytes; src_port and dst_port in
+-- host order. An IPv4 address also matches its IPv4-mapped form
+-- (::ffff:a.b.c.d) in an IPv6 socket. Each end of a socket (src, dst) is
+-- changed by the first rule that matches it: a connection between two
+-- sockets of the dump keeps both ends in step.
 -- tcp-stream-<inode>.img (queues and sequence numbers of established TCP
 -- sockets) is named by the socket's inode and holds no address: it needs
 -- no change. The interface addresses of a network namespace (ifaddr-N.img)
--- are raw netlink messages and are not touched.
+-- are raw netlink messages and are not touched: the new address must exist
+-- where the dump is restored (criu binds to it).
 local function words(bytes)
   local w = {}
   for i = 1, #bytes, 4 do w[#w + 1] = string.unpack("<I4", bytes, i) end
@@ -57,30 +66,60 @@ end
 
 local function key(list) return table.concat(list, ",") end
 
-return function(d, args)
-  local map = {}                                  -- "w1,w2.." -> new words
-  for _, a in ipairs(args) do
-    local old, new = a:match("^(.-)=(.+)$")
-    if not old then error("usage: rewrite-ip.lua -- OLD=NEW ...", 0) end
-    old, new = parse(old), parse(new)
-    if #old ~= #new then error("rewrite-ip: " .. a .. ": both addresses must be IPv4, or both IPv6", 0) end
-    map[key(words(old))] = words(new)
-    if #old == 4 then                             -- the IPv4-mapped IPv6 form
+-- "127.0.0.1", "127.0.0.1:80", "[fd00::1]:80", ":80" -> address bytes or
+-- nil, port or nil.
+local function parse_end(s)
+  local host, port = s:match("^%[(.*)%]:(%d+)$")
+  if not host then host, port = s:match("^([%d%.]*):(%d+)$") end
+  if not host then host = s end
+  port = port and tonumber(port)
+  if port and (port < 1 or port > 65535) then error("rewrite-ip: not a port: " .. s, 0) end
+  return host ~= "" and parse(host) or nil, port
+end
+
+-- A rule: { addrs = { [key of old words] = new words } or nil, port =, new_port = }.
+local function parse_rule(a)
+  local old, new = a:match("^(.-)=(.+)$")
+  if not old then error("usage: rewrite-ip.lua -- OLD=NEW ...", 0) end
+  local old_addr, old_port = parse_end(old)
+  local new_addr, new_port = parse_end(new)
+  if (old_addr == nil) ~= (new_addr == nil) or (old_port == nil) ~= (new_port == nil) then
+    error("rewrite-ip: " .. a .. ": OLD and NEW must have the same form (address, address:port, :port)", 0)
+  end
+  if old_addr and #old_addr ~= #new_addr then
+    error("rewrite-ip: " .. a .. ": both addresses must be IPv4, or both IPv6", 0)
+  end
+  local rule = { port = old_port, new_port = new_port }
+  if old_addr then
+    rule.addrs = { [key(words(old_addr))] = words(new_addr) }
+    if #old_addr == 4 then                       -- the IPv4-mapped IPv6 form
       local prefix = ("\0"):rep(10) .. "\255\255"
-      map[key(words(prefix .. old))] = words(prefix .. new)
+      rule.addrs[key(words(prefix .. old_addr))] = words(prefix .. new_addr)
     end
   end
-  if not next(map) then error("usage: rewrite-ip.lua -- OLD=NEW ...", 0) end
+  return rule
+end
+
+return function(d, args)
+  local rules = {}
+  for i, a in ipairs(args) do rules[i] = parse_rule(a) end
+  if #rules == 0 then error("usage: rewrite-ip.lua -- OLD=NEW ...", 0) end
 
   local count = 0
-  local function rewrite(isk)
-    for _, field in ipairs({ "src_addr", "dst_addr" }) do
-      local new = isk[field] and map[key(isk[field])]
-      if new then
-        isk[field] = { table.unpack(new) }
-        count = count + 1
+  local function rewrite_end(isk, addr_field, port_field)
+    local addr = isk[addr_field]
+    for _, r in ipairs(rules) do
+      local new = r.addrs and addr and r.addrs[key(addr)]
+      if (not r.addrs or new) and (not r.port or r.port == isk[port_field]) then
+        if new then isk[addr_field], count = { table.unpack(new) }, count + 1 end
+        if r.port then isk[port_field], count = r.new_port, count + 1 end
+        return
       end
     end
+  end
+  local function rewrite(isk)
+    rewrite_end(isk, "src_addr", "src_port")
+    rewrite_end(isk, "dst_addr", "dst_port")
   end
   local files = d:image("files")
   if files then
@@ -92,5 +131,5 @@ return function(d, args)
   if legacy then
     for k = 1, #legacy do rewrite(legacy[k]) end
   end
-  io.stderr:write(("rewrite-ip: %d addresses rewritten\n"):format(count))
+  io.stderr:write(("rewrite-ip: %d addresses and ports rewritten\n"):format(count))
 end

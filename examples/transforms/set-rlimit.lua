@@ -4,6 +4,8 @@
 --   SOFT and HARD are numbers or "unlimited". Without HARD only the soft
 --   limit changes. Without PID, every task.
 --   e.g. -- NOFILE=4096:8192 31110:CORE=unlimited
+-- Proved by restore: spec/restore/transforms_spec.lua, scenario "plain"
+-- (/proc/PID/limits).
 --
 -- The limits are in core-PID's tc.rlimits.rlimits: one { cur, max } per
 -- resource, indexed by the resource number + 1 (Lua arrays start at 1).

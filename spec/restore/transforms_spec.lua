@@ -247,12 +247,22 @@ end)
 on_scenario("tcp", function(_, test, restore_args)
   test("rewrite-ip: the listener answers on 127.0.0.2, the connection carries on", function(s)
     local out, said = transform(s, "rewrite-ip.lua", { "127.0.0.1=127.0.0.2" })
-    assert.matches("rewrite%-ip: %d+ addresses rewritten", said)
+    assert.matches("rewrite%-ip: %d+ addresses and ports rewritten", said)
     RS.must_restore(out, restore_args)
     local answer = assert(RS.client("tcp", "127.0.0.2:" .. s.ready.port, "hello"))
     assert.are.equal("pid " .. s.pid .. " heard hello", answer)
     assert.is_nil(RS.client("tcp", "127.0.0.1:" .. s.ready.port, "hello"))
     SC.report_ok(s)                               -- the queued data, both ways
+  end)
+
+  test("rewrite-ip: the listener answers on its new port", function(s)
+    local port = s.ready.port < 65000 and s.ready.port + 7 or s.ready.port - 7
+    local out = transform(s, "rewrite-ip.lua", { ":" .. s.ready.port .. "=:" .. port })
+    RS.must_restore(out, restore_args)
+    local answer = assert(RS.client("tcp", "127.0.0.1:" .. port, "hello"))
+    assert.are.equal("pid " .. s.pid .. " heard hello", answer)
+    assert.is_nil(RS.client("tcp", "127.0.0.1:" .. s.ready.port, "hello"))
+    SC.report_ok(s)
   end)
 end)
 
