@@ -9,17 +9,7 @@ local FIX = "spec/fixtures/corpus"
 
 
 -- A copy of a fixture dump in a fresh temporary directory.
-local function copy(name)
-  local to = S.tmpdir() .. "/" .. name
-  assert(os.execute("cp -r " .. FIX .. "/" .. name .. " " .. to))
-  return to
-end
-
-local function edit(path, fn)
-  local img = assert(crit.open(path))
-  fn(img)
-  assert(img:write(path))
-end
+local copy, edit = S.copy_dump, S.edit_image
 
 describe("crit.diff", function()
   after_each(S.cleanup)

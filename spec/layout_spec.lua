@@ -2,22 +2,18 @@
 -- listing, pagemap flags and counts, page size), and the checks, stats and
 -- memory model that ask it.
 local S = require "spec.support"
-local crit = require "crit"
 local dir = require "crit.dir"
 local layout = require "crit.layout"
 local check = require "crit.check"
-local quote = S.quote
 
 local FIX = "spec/fixtures/corpus"
 
 -- A copy of a fixture dump, its pagemap entries passed through edit(k, e).
 local function with_pagemap(name, pid, edit)
-  local path = S.tmpdir() .. "/" .. name
-  assert(os.execute("cp -r " .. quote(FIX .. "/" .. name) .. " " .. quote(path)))
-  local file = path .. "/pagemap-" .. pid .. ".img"
-  local pm = assert(crit.open(file))
-  for k = 2, #pm do edit(k, pm[k]) end
-  pm:write(file)
+  local path = S.copy_dump(name)
+  S.edit_image(path .. "/pagemap-" .. pid .. ".img", function(pm)
+    for k = 2, #pm do edit(k, pm[k]) end
+  end)
   return path
 end
 

@@ -1,7 +1,7 @@
 -- crit.stats and `crit.lua stats`: the figures, cross-checked against counts
 -- made here straight from the images and files.
 local S = require "spec.support"
-local sh, quote = S.sh, S.quote
+local sh = S.sh
 local crit = require "crit"
 local dir = require "crit.dir"
 local stats = require "crit.stats"
@@ -68,14 +68,13 @@ describe("crit.stats", function()
   end)
 
   it("counts pages in the page size of the dump (64 KiB pages, from auxv)", function()
-    local path = S.tmpdir() .. "/sleep"
-    assert(os.execute("cp -r " .. quote(FIX .. "/sleep") .. " " .. quote(path)))
-    local mm = assert(crit.open(path .. "/mm-30956.img"))
-    local auxv = mm[1].mm_saved_auxv
-    for i = 1, #auxv - 1, 2 do
-      if auxv[i] == 6 then auxv[i + 1] = 65536 end   -- AT_PAGESZ
-    end
-    mm:write(path .. "/mm-30956.img")
+    local path = S.copy_dump("sleep")
+    S.edit_image(path .. "/mm-30956.img", function(mm)
+      local auxv = mm[1].mm_saved_auxv
+      for i = 1, #auxv - 1, 2 do
+        if auxv[i] == 6 then auxv[i + 1] = 65536 end   -- AT_PAGESZ
+      end
+    end)
     local d = assert(dir.open(path))
     assert.equal(65536, d:page_size())
     assert.equal(65536, d:page_size(30956))

@@ -66,6 +66,21 @@ function support.sh(cmdline)
   return r
 end
 
+--- support.copy_dump(name) -> the path of a fresh copy of the fixture
+--- dump spec/fixtures/corpus/NAME, removed by support.cleanup().
+function support.copy_dump(name)
+  local path = support.tmpdir() .. "/" .. name
+  assert(os.execute("cp -r " .. support.quote("spec/fixtures/corpus/" .. name) .. " " .. support.quote(path)))
+  return path
+end
+
+--- support.edit_image(path, fn): fn(img) edits the image file in place.
+function support.edit_image(path, fn)
+  local img = assert(require("crit").open(path))
+  fn(img)
+  assert(img:write(path))
+end
+
 --- Every fixture image file, sorted: { "spec/fixtures/corpus/sleep/core-1.img", ... }
 function support.fixture_images()
   return lines_of("find -L " .. support.FIXTURES .. " -type f ! -name '*.md' ! -name '*.log'"
