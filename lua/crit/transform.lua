@@ -369,7 +369,9 @@ end
 
 --- dir(src, fn, args, opts) -> true, actions | nil, message. opts: out =
 --- OUTDIR, in_place = true, copy = true (no hard links). The script runs
---- and every image is encoded before anything is written.
+--- and every image is compared with its file first; the changed ones are
+--- written into a temporary directory (in place: a staging one) that
+--- replaces anything only once all of them are written.
 function transform.dir(src, fn, args, opts)
   local ok, result = pcall(function()
     local d, planned = transform.run(src, fn, args)
