@@ -228,6 +228,21 @@ describe("crit.lua transform", function()
       assert.are.equal(-1, core.tc.rlimits.rlimits[5].cur)
     end)
 
+    it("set-rlimit warns about what the restoring host may refuse", function()
+      local input = copy_fixture("misc")
+      local r = crit_cli("transform", input, EXAMPLES .. "/set-rlimit.lua", "-o", input .. ".out", "--",
+        "31110:NOFILE=4096:2000000")
+      assert.are.equal(0, r.code, r.err)
+      assert.matches("pid 31110: NOFILE: a hard limit above the dumped one %(20000%) needs CAP_SYS_RESOURCE", r.err)
+      assert.matches("NOFILE above 1048576 needs fs.nr_open raised", r.err)
+      r = crit_cli("transform", input, EXAMPLES .. "/set-rlimit.lua", "-o", input .. ".low", "--", "NOFILE=64:128")
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
+      r = crit_cli("transform", input, EXAMPLES .. "/set-rlimit.lua", "-o", input .. ".bad", "--", "NOFILE=256:128")
+      assert.are.equal(1, r.code)
+      assert.matches("soft limit above the hard limit", r.err)
+    end)
+
     it("drop-fd removes the fdinfo entry and leaves files.img alone", function()
       local _, out = run_example("sleep", "drop-fd.lua", { "30956", "2" }, { "fdinfo-2.img 3" })
       assert.are.equal(2, #assert(crit.open(out .. "/fdinfo-2.img")))
@@ -545,6 +560,26 @@ describe("crit.lua transform", function()
       assert.are.equal(0, r.code, r.err)
       assert.are.same({}, changes(input, input .. ".out"))
       assert_untouched_linked(input, input .. ".out", {})
+    end)
+
+    it("an entry changed and changed back keeps its file; an error names the image", function()
+      local input = copy_fixture("sleep")
+      local s = script([[return function(d)
+        local tc = d:core(30956).tc
+        local comm = tc.comm
+        tc.comm = "changed"
+        tc.comm = comm
+      end]])
+      local r = crit_cli("transform", input, s, "-o", input .. ".out")
+      assert.are.equal(0, r.code, r.err)
+      assert_untouched_linked(input, input .. ".out", {})
+      s = script([[return function(d)
+        d:image("pstree"):append({ pid = -5, ppid = 0, pgid = 1, sid = 1 })
+      end]])
+      r = crit_cli("transform", input, s, "-o", input .. ".out2")
+      assert.are.equal(1, r.code)
+      assert.matches("^crit%.lua: pstree%.img: entry 2 at offset %d+: pid: %-5 is out of range for uint32\n$", r.err)
+      assert.is_nil(lfs.attributes(input .. ".out2"))
     end)
 
     it("copies symlinks (parent) and other files; --copy makes copies", function()

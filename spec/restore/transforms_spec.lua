@@ -49,7 +49,9 @@ local function on_scenario(name, body)
       env.why = RS.skip_reason()
       if env.why then return end
       env.s = RS.start(name, sc.start)
-      if name == "plain" then env.ticks = SC.report_ok(env.s).ticks end
+      if sc.before then sc.before(env.s) end      -- plain: s.ticks, its counter
+      env.ticks = env.s.ticks
+      env.limits = limits(env.s.pid)
       RS.dump(env.s, sc.dump)
     end)
     after_each(function() RS.stop(env.s) end)
@@ -94,6 +96,24 @@ on_scenario("plain", function(env, test)
     local l = limits(s.pid)
     assert.are.same({ "256", "512" }, l["Max open files"])
     assert.are.equal("4096", l["Max msgqueue size"][1])
+    SC.report_ok(s)
+  end)
+
+  test("set-rlimit: a raised hard limit needs CAP_SYS_RESOURCE, as the script warns", function(s)
+    local soft, hard = table.unpack(env.limits["Max open files"])
+    assert(tonumber(hard), "NOFILE is unlimited here")
+    local raised = tostring(math.tointeger(hard + 1000))
+    local out, said = transform(s, "set-rlimit.lua", { "NOFILE=" .. raised .. ":" .. raised })
+    assert.matches("needs CAP_SYS_RESOURCE where criu restores", said)
+    RS.must_restore(out)
+    -- criu's restorer ignores setrlimit's EPERM: the restore succeeds either way
+    local cap_eff = tonumber(RS.status("self").CapEff, 16)
+    local CAP_SYS_RESOURCE = 24
+    if cap_eff & (1 << CAP_SYS_RESOURCE) ~= 0 then
+      assert.are.same({ raised, raised }, limits(s.pid)["Max open files"])
+    else
+      assert.are.same({ soft, hard }, limits(s.pid)["Max open files"])
+    end
     SC.report_ok(s)
   end)
 
@@ -232,6 +252,37 @@ on_scenario("ghost", function(_, test)
   end)
 end)
 
+on_scenario("pipes", function(_, test)
+  test("rename-path: the FIFO, reopened under the new path, keeps its data", function(s)
+    with_run_moved(s, function(moved)
+      local out = transform(s, "rename-path.lua", { s.run, moved })
+      RS.must_restore(out)
+      assert.are.equal(moved .. "/fifo", RS.fds(s.pid)[s.ready.fifo])
+      SC.report_ok(s)                             -- the queued data, and epoll
+    end)
+  end)
+end)
+
+on_scenario("tree", function(_, test)
+  test("set-creds: every task of a tree with a session and a zombie", function(s)
+    local out = transform(s, "set-creds.lua", { "uid=0:1000", "gid=0:1001" })
+    RS.must_restore(out)
+    for _, pid in ipairs({ s.pid, s.ready.leader, s.ready.grandchild }) do
+      assert.matches("^1000%s+1000%s+1000%s+1000$", RS.status(pid).Uid)
+      assert.matches("^1001%s+1001%s+1001%s+1001$", RS.status(pid).Gid)
+    end
+    SC.by_name.tree.check(s)                      -- sessions, groups, the zombie
+  end)
+
+  test("rename-process: a child keeps its place in the tree", function(s)
+    local out = transform(s, "rename-process.lua", { tostring(s.ready.leader), "crit-leader" })
+    RS.must_restore(out)
+    assert.are.equal("crit-leader\n", RS.proc(s.ready.leader, "comm"))
+    assert.are.equal("crit-leader", RS.cmdline(s.ready.leader)[1])
+    SC.by_name.tree.check(s)
+  end)
+end)
+
 on_scenario("uts", function(_, test)
   test("hostname: the namespace's node name", function(s)
     local out = transform(s, "hostname.lua", { "crit-renamed", "crit-domain" })
@@ -281,3 +332,22 @@ on_scenario("epoll", function(_, test)
     assert.are.same({ tostring(s.ready.fifo), "wake", 0 }, { tostring(r.ready), r.fifo_data, r.drop_open })
   end)
 end)
+
+-- The layout conversions apply to every dump: every scenario, converted,
+-- restores and passes its own checks (sc.check, as in scenarios_spec.lua).
+for _, sc in ipairs(SC.list) do
+  on_scenario(sc.name, function(_, test, restore_args)
+    test("image-version 1.0: restored by criu 4.2, the same process", function(s)
+      RS.must_restore(transform(s, "image-version.lua", { "1.0" }), restore_args)
+      sc.check(s)
+    end)
+
+    test("pagemap-layout 4.1: restored by criu 4.1.1, the same process", function(s)
+      local criu41, why = RS.criu("4.1.1")
+      if not criu41 then return pending(why) end
+      RS.must_restore(transform(s, "pagemap-layout.lua", { "4.1" }), restore_args,
+        { criu = criu41, env = RS.CRIU_4_1_ENV })
+      sc.check(s)
+    end)
+  end)
+end
