@@ -258,7 +258,7 @@ local function rss_task(vmas, pms, file_name, out)
     local vaddr, nr = pm.vaddr, dirlib.nr_pages(pm)
     local pstr = string_format("\t%x / %-8d", vaddr, nr)
     while vmi < n and at(vmi) and not ult(vaddr, at(vmi)["end"]) do vmi = vmi + 1 end
-    local pme = vaddr + (nr << 12)
+    local pme = vaddr + (nr << 12)   -- crit's 4 KiB pages, whatever the dump's page size
     local vstr = ""
     while vmi < n and at(vmi) and ult(at(vmi).start, pme) do
       local vma = at(vmi)
