@@ -502,6 +502,28 @@ describe("crit.lua transform", function()
       assert.are.same({ ["core-30956.img"] = true }, changed)
     end)
 
+    it("rename-path refuses to move a path out of its mount; below the mount point it renames", function()
+      local input = copy_fixture("sleep")
+      assert(os.execute("cp " .. quote(FIXTURES .. "/nsfull/mountpoints-13.img") .. " " .. quote(input)))
+      edit(input, "files", function(img)   -- a file on the tmpfs mounted at .../nsfull/mnt
+        img:append({ type = "REG", id = 901, reg = { id = 901, flags = 0, pos = 0, fown = FOWN,
+          name = "/tmp/corpus-work/run/nsfull/mnt/data" } })
+      end)
+      local r = crit_cli("transform", input, EXAMPLES .. "/rename-path.lua", "-o", input .. ".out", "--",
+        "/tmp/corpus-work/run/nsfull", "/srv/nsfull")
+      assert.are.equal(1, r.code)
+      assert.matches("rename%-path: /tmp/corpus%-work/run/nsfull/mnt/data is in the mount at "
+        .. "/tmp/corpus%-work/run/nsfull/mnt %(mountpoints%-13%), which criu mounts there again", r.err)
+      assert.is_nil(lfs.attributes(input .. ".out"))
+      r = crit_cli("transform", input, EXAMPLES .. "/rename-path.lua", "-o", input .. ".out", "--",
+        "/tmp/corpus-work/run/nsfull/mnt/data", "/tmp/corpus-work/run/nsfull/mnt/other")
+      assert.are.equal(0, r.code, r.err)
+      assert.matches("1 paths renamed", r.err)
+      r = crit_cli("transform", input, EXAMPLES .. "/rename-path.lua", "-o", input .. ".root", "--", "/", "/x")
+      assert.are.equal(1, r.code)
+      assert.matches("OLD is /", r.err)
+    end)
+
     it("rename-path renames bound unix sockets, absolute and relative, not abstract ones", function()
       local input = copy_fixture("sleep")
       edit(input, "files", function(img)

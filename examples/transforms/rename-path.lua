@@ -20,18 +20,50 @@
 -- files.img, unixsk.img in old dumps): `name`, absolute, or relative to
 -- `name_dir`; criu binds the socket to it again (and chowns it), so both are
 -- renamed. Abstract names (a leading NUL) are not paths.
--- Not renamed: mount points (mountpoints-N: criu mounts them from their
--- own sources, which name devices and filesystems, not these paths).
+-- Not renamed: mount points (mountpoints-N, in dumps of a mount
+-- namespace): criu mounts each at its mountpoint again. A path that lives
+-- in a mount whose mount point is at or under OLD would then no longer be
+-- in that mount: such a rename is refused (rename below the mount point,
+-- or move the mount).
+local layout = require "crit.layout"
+
+local function under(path, dir)
+  return path == dir or dir == "/" or path:sub(1, #dir + 1) == dir .. "/"
+end
+
+-- The mount points other than / of the dump's mount namespaces:
+-- { { path =, image = } }.
+local function mount_points(d)
+  local list = {}
+  for _, name in ipairs(layout.images(d.path)) do
+    if layout.kind(name) == "mountpoints" then
+      local img = d:image(name)
+      for k = 1, #img do
+        local m = img[k].mountpoint
+        if m and m ~= "/" then list[#list + 1] = { path = m, image = name } end
+      end
+    end
+  end
+  return list
+end
+
 return function(d, args)
   local old, new = args[1], args[2]
   if not old or not new then error("usage: rename-path.lua -- OLD NEW", 0) end
   old = old:gsub("(.)/+$", "%1")
   new = new:gsub("(.)/+$", "%1")
+  if old == "/" then error("rename-path: OLD is /, every path: name a directory", 0) end
 
+  local mounts = mount_points(d)
   local function renamed(path)
-    if path == old then return new end
-    if path:sub(1, #old + 1) == old .. "/" then return new .. path:sub(#old + 1) end
-    return nil
+    if not under(path, old) then return nil end
+    for _, m in ipairs(mounts) do
+      if under(m.path, old) and under(path, m.path) then
+        error(("rename-path: %s is in the mount at %s (%s), which criu mounts there again:"
+          .. " rename below the mount point, or move the mount"):format(path, m.path, m.image), 0)
+      end
+    end
+    return new .. path:sub(#old + 1)
   end
 
   local count = 0
