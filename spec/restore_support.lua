@@ -69,8 +69,8 @@ RS.quote = q
 function RS.sh(cmd)
   local p = assert(io.popen("(" .. cmd .. ") 2>&1"))
   local out = p:read("a")
-  local ok = p:close()
-  return ok == true, out
+  local ok, _, code = p:close()
+  return ok == true, out, code
 end
 
 local function read_file(path)
@@ -285,26 +285,36 @@ function RS.log_errors(log, n)
   return table.concat(lines, "\n", math.max(1, #lines - n + 1))
 end
 
+-- A damaged image can send criu into a loop: it gets RS.CRIU_TIMEOUT seconds.
+RS.CRIU_TIMEOUT = 120
+
 -- as_uid: criu runs as that uid, in its --unprivileged mode, with the two
 -- capabilities that mode needs. Root cannot dump another uid's task here:
 -- criu reads its rlimits with prlimit(), which then needs CAP_SYS_RESOURCE,
 -- and this kind of machine's bounding set lacks it.
 local function run_criu(criu, verb, dir, log, args, env, as_uid)
-  local prefix = ""
+  local words = { "timeout", "-k", "5", tostring(RS.CRIU_TIMEOUT) }
+  local function add(...) for _, w in ipairs({ ... }) do words[#words + 1] = q(w) end end
   if as_uid then
     local caps = "+checkpoint_restore,+sys_ptrace"
-    prefix = string.format("setpriv --reuid=%d --regid=%d --clear-groups --inh-caps=%s --ambient-caps=%s ",
-      as_uid, as_uid, caps, caps)
-    table.insert(args, 1, "--unprivileged")
+    add("setpriv", "--reuid=" .. as_uid, "--regid=" .. as_uid, "--clear-groups",
+      "--inh-caps=" .. caps, "--ambient-caps=" .. caps)
   end
-  for k, v in pairs(env or {}) do prefix = prefix .. k .. "=" .. q(v) .. " " end
-  local cmd = string.format("%s%s %s -D %s -v4 -o %s %s", prefix, q(criu), verb, q(dir), q(log),
-    table.concat((function()
-      local t = {}
-      for i, a in ipairs(args or {}) do t[i] = q(a) end
-      return t
-    end)(), " "))
-  local ok = RS.sh(cmd)
+  if env and next(env) then
+    add("env")
+    for k, v in pairs(env) do add(k .. "=" .. v) end
+  end
+  add(criu, verb, "-D", dir, "-v4", "-o", log)
+  if as_uid then add("--unprivileged") end
+  add(table.unpack(args or {}))
+  local ok, _, code = RS.sh(table.concat(words, " "))
+  if code == 124 or code == 137 then
+    local f = io.open(log, "a")
+    if f then
+      f:write(("Error (lua-crit spec): criu %s timed out after %d s\n"):format(verb, RS.CRIU_TIMEOUT))
+      f:close()
+    end
+  end
   return ok
 end
 
