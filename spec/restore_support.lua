@@ -45,6 +45,8 @@
 --                         RS.cmdline(pid) argv list; RS.readlink(path).
 -- RS.sh(cmd)              runs a shell command; returns ok, its output (stdout+stderr).
 -- RS.client(...)          spec/restore/scenarios/client.py: talk to a restored server.
+local lfs = require "lfs"
+
 local RS = {}
 
 -- Absolute: scenarios run in their own directory.
@@ -83,7 +85,7 @@ end
 RS.read_file = read_file
 
 local function exists(path)
-  return os.rename(path, path) ~= nil
+  return lfs.attributes(path, "mode") ~= nil
 end
 
 local function sleep(seconds)
