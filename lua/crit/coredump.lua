@@ -7,7 +7,7 @@ local core = require "crit.core"
 local dir = require "crit.dir"
 local memory = require "crit.memory"
 
-local ipairs, type, error, tostring = ipairs, type, error, tostring
+local ipairs, error, tostring = ipairs, error, tostring
 local string_pack, string_rep, string_format = string.pack, string.rep, string.format
 local table_concat, table_unpack = table.concat, table.unpack
 local math_min = math.min
@@ -414,11 +414,9 @@ end
 function coredump.plan(d, pid, opts)
   opts = opts or {}
   local warn = opts.warn or function() end
-  if type(d) == "string" then
-    local err
-    d, err = dir.open(d)
-    if not d then return nil, err end
-  end
+  local opened, oerr = dir.of(d)
+  if not opened then return nil, oerr end
+  d = opened
   local task, err = d:task(pid)
   if not task then return nil, err end
   if task.zombie then

@@ -198,8 +198,7 @@ local function same_file(pa, pb)
 end
 
 local function open_dir(d)
-  if type(d) ~= "string" then return d end
-  local opened, err = dirlib.open(d)
+  local opened, err = dirlib.of(d)
   if not opened then error(err, 0) end
   return opened
 end

@@ -83,6 +83,13 @@ local image_file = layout.image_file
 local Dir = {}
 Dir.__index = Dir
 
+--- dir.of(d) -> d when it is a dir object, else dir.open(d) (a path): for
+--- the functions that take either.
+function dir.of(d)
+  if type(d) == "string" then return dir.open(d) end
+  return d
+end
+
 --- open(path) -> dir | nil, message, errno. Opens nothing but the directory.
 function dir.open(path)
   if type(path) ~= "string" then error("dir.open: a path expected", 2) end
@@ -204,6 +211,24 @@ local function all_entries(self, name, magic)
   local list = {}
   for k = 1, #img do list[k] = img[k] end
   return list
+end
+
+-- A pagemap image and its head (entry 1) | nil, message, errno.
+local function pagemap_image(self, name)
+  local img, err, errno = typed_image(self, name, "PAGEMAP")
+  if not img then return nil, err, errno end
+  local head = img[1]
+  if not head then error(self._prefix .. image_file(name) .. ": no entry", 0) end
+  return img, head
+end
+
+-- A pagemap's head and the list of its other entries | nil, message, errno.
+local function pagemap_list(self, name)
+  local img, head, errno = pagemap_image(self, name)
+  if not img then return nil, head, errno end
+  local entries = {}
+  for k = 2, #img do entries[k - 1] = img[k] end
+  return head, entries
 end
 
 --- d:pstree() -> the pstree entries, in the image's order.
@@ -334,22 +359,15 @@ end
 
 --- d:pagemap(pid) -> pagemap_head, list of pagemap_entry (use dir.nr_pages).
 function Dir:pagemap(pid)
-  local img, err, errno = typed_image(self, "pagemap-" .. pid, "PAGEMAP")
-  if not img then return nil, err, errno end
-  local head, entries = img[1], {}
-  if not head then error(self._prefix .. "pagemap-" .. pid .. ".img: no entry", 0) end
-  for k = 2, #img do entries[k - 1] = img[k] end
-  return head, entries
+  return pagemap_list(self, "pagemap-" .. pid)
 end
 
 --- d:pagemap_entries(pid) -> pagemap_head, an iterator of pagemap_entry
 --- (`for e in it do`) that decodes each entry as it goes and keeps none:
 --- constant memory over a huge pagemap | nil, message, errno.
 function Dir:pagemap_entries(pid)
-  local img, err, errno = typed_image(self, "pagemap-" .. pid, "PAGEMAP")
-  if not img then return nil, err, errno end
-  local head = img[1]
-  if not head then error(self._prefix .. "pagemap-" .. pid .. ".img: no entry", 0) end
+  local img, head, errno = pagemap_image(self, "pagemap-" .. pid)
+  if not img then return nil, head, errno end
   local next_entry = img:entries()
   next_entry()  -- the head
   return head, function()
@@ -523,13 +541,7 @@ end
 --- d:shmem_pagemap(shmid) -> pagemap_head, list of pagemap_entry of that
 --- shared memory (addresses are offsets into it) | nil, message, errno.
 function Dir:shmem_pagemap(shmid)
-  local name = dir.shmem_pagemap_name(shmid)
-  local img, err, errno = typed_image(self, name, "PAGEMAP")
-  if not img then return nil, err, errno end
-  local head, entries = img[1], {}
-  if not head then error(self._prefix .. name .. ".img: no entry", 0) end
-  for k = 2, #img do entries[k - 1] = img[k] end
-  return head, entries
+  return pagemap_list(self, dir.shmem_pagemap_name(shmid))
 end
 
 --- d:memfd_inode(inode_id) -> memfd_inode_entry of memfd.img (name, size,

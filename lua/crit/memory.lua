@@ -289,11 +289,9 @@ Memory.__index = Memory
 --- memory.open(d, pid) -> memory | nil, message. d is a directory object
 --- (crit.dir) or a path. A task without mm (a zombie) returns nil, message.
 function memory.open(d, pid)
-  if type(d) == "string" then
-    local err
-    d, err = dir.open(d)
-    if not d then return nil, err end
-  end
+  local opened, oerr = dir.of(d)
+  if not opened then return nil, oerr end
+  d = opened
   local mm, err = d:mm(pid)
   if not mm then
     return nil, string_format("pid %s: no memory image (mm-%s.img): %s", tostring(pid),
