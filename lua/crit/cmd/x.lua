@@ -76,6 +76,17 @@ local function unless_zombie(t, v, err)
   error(err, 0)
 end
 
+-- Each task's report as crit lays it out: its pid on a line, then
+-- body(t, data) with data = get(t) (an image the report needs), or the
+-- zombie line when the task is a zombie without it.
+local function per_task(d, out, get, body)
+  for _, t in ipairs(need(d:tasks())) do
+    out(string_format("%d\n", t.pid))
+    local data = unless_zombie(t, get(t))
+    if data == nil then out(ZOMBIE_LINE) else body(t, data) end
+  end
+end
+
 ---------------------------------------------------------------------------
 -- How crit names a file: Python's quopri for unix socket names, and the
 -- lookups of crit's ftype_* functions.
@@ -164,20 +175,14 @@ end
 
 function explorers.fds(d, out)
   local file_name = file_namer(d)
-  for _, t in ipairs(need(d:tasks())) do
-    out(string_format("%d\n", t.pid))
-    local fds = unless_zombie(t, d:fdinfo(t.pid))
-    if not fds then
-      out(ZOMBIE_LINE)
-    else
-      for _, fd in ipairs(fds) do
-        out(string_format("\t%7d: %s\n", fd.fd, file_name(fd.type, fd.id)))
-      end
-      local fs = need(d:fs(t.pid))
-      out(string_format("\t%7s: %s\n", "cwd", file_name("REG", fs.cwd_id)))
-      out(string_format("\t%7s: %s\n", "root", file_name("REG", fs.root_id)))
+  per_task(d, out, function(t) return d:fdinfo(t.pid) end, function(t, fds)
+    for _, fd in ipairs(fds) do
+      out(string_format("\t%7d: %s\n", fd.fd, file_name(fd.type, fd.id)))
     end
-  end
+    local fs = need(d:fs(t.pid))
+    out(string_format("\t%7s: %s\n", "cwd", file_name("REG", fs.cwd_id)))
+    out(string_format("\t%7s: %s\n", "root", file_name("REG", fs.root_id)))
+  end)
 end
 
 -- What crit shows after a mapping's range and protection.
@@ -227,21 +232,15 @@ function explorers.mems(d, out)
     end
     return n
   end
-  for _, t in ipairs(need(d:tasks())) do
-    out(string_format("%d\n", t.pid))
-    local mm = unless_zombie(t, d:mm(t.pid))
-    if not mm then
-      out(ZOMBIE_LINE)
-    else
-      local vmas = need(d:vmas(t.pid))
-      prefetch(mapped_file_ids(vmas, mm.exe_file_id))
-      out(string_format("\t%-36s    %s\n", "exe", file_name("REG", mm.exe_file_id)))
-      for _, vma in ipairs(vmas) do
-        out(string_format("\t%-36s%s%s\n", string_format("%08x-%08x", vma.start, vma["end"]),
-          prot_string(vma.prot), vma_what(vma, file_name, vma_ids)))
-      end
+  per_task(d, out, function(t) return d:mm(t.pid) end, function(t, mm)
+    local vmas = need(d:vmas(t.pid))
+    prefetch(mapped_file_ids(vmas, mm.exe_file_id))
+    out(string_format("\t%-36s    %s\n", "exe", file_name("REG", mm.exe_file_id)))
+    for _, vma in ipairs(vmas) do
+      out(string_format("\t%-36s%s%s\n", string_format("%08x-%08x", vma.start, vma["end"]),
+        prot_string(vma.prot), vma_what(vma, file_name, vma_ids)))
     end
-  end
+  end)
 end
 
 -- One task's rss lines: crit's loop over the pagemap (an iterator of its
@@ -281,18 +280,12 @@ end
 
 function explorers.rss(d, out)
   local file_name, prefetch = file_namer(d)
-  for _, t in ipairs(need(d:tasks())) do
-    out(string_format("%d\n", t.pid))
-    local vmas = unless_zombie(t, d:vmas(t.pid))
-    if not vmas then
-      out(ZOMBIE_LINE)
-    else
-      local head, pms = d:pagemap_entries(t.pid)
-      need(head, pms)
-      prefetch(mapped_file_ids(vmas))
-      rss_task(vmas, pms, file_name, out)
-    end
-  end
+  per_task(d, out, function(t) return d:vmas(t.pid) end, function(t, vmas)
+    local head, pms = d:pagemap_entries(t.pid)
+    need(head, pms)
+    prefetch(mapped_file_ids(vmas))
+    rss_task(vmas, pms, file_name, out)
+  end)
 end
 
 -- gc_pause(p) -> a to-be-closed value: the collector's pause is p until
