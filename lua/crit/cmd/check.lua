@@ -88,22 +88,21 @@ local function text_report(path, findings)
   return table_concat(out)
 end
 
--- Built by hand around cjson: the order of keys stays fixed, and an empty
--- list stays a list (cjson 2.1.0 writes {} for an empty table).
+-- Built by hand from crit.json's values: the order of keys stays fixed.
 local function json_report(path, findings)
-  local cjson = require "cjson"
+  local json = require "crit.json"
   local errors, warnings = checklib.counts(findings)
   local items = {}
   for i, f in ipairs(findings) do
     local fields = {}
     for _, k in ipairs({ "severity", "check", "image", "entry", "path", "message" }) do
       local v = f[k]
-      fields[#fields + 1] = cjson.encode(k) .. ":" .. (v == nil and "null" or cjson.encode(v))
+      fields[#fields + 1] = json.encode(k) .. ":" .. json.encode(v)
     end
     items[i] = "{" .. table_concat(fields, ",") .. "}"
   end
   return string_format('{"dir":%s,"errors":%d,"warnings":%d,"findings":[%s]}\n',
-    cjson.encode(path), errors, warnings, table_concat(items, ","))
+    json.encode(path), errors, warnings, table_concat(items, ","))
 end
 
 function check.command(args)
