@@ -29,9 +29,19 @@ local function describe_findings(fs)
   return table.concat(lines, "\n")
 end
 
+-- The findings of a dump, less those that only name a restore option the
+-- fixture needs as dumped (its file locks, its established TCP socket).
+local function faults_of(path)
+  local out = {}
+  for _, f in ipairs(findings_of(path)) do
+    if f.check ~= "options" then out[#out + 1] = f end
+  end
+  return out
+end
+
 -- Exactly one finding, matching every field of want.
 local function expect_only(path, want)
-  local fs = findings_of(path)
+  local fs = faults_of(path)
   if os.getenv("CHECK_SPEC_SHOW") then print(describe_findings(fs)) end
   assert.are.equal(1, #fs, "findings:\n" .. describe_findings(fs))
   local f = fs[1]
@@ -101,21 +111,29 @@ describe("crit.check", function()
       end)
     end
 
+    -- The options each corpus dump needs on restore: those it was dumped
+    -- with (the corpus README's recipes), --root for the one with a mount
+    -- namespace of its own, and nothing else.
     local have_corpus = support.exists(CORPUS .. "/README.md")
+    local NEEDS = {
+      tree = "--file-locks", ["tree-criu4.1.1"] = "--file-locks",
+      pyfds = "--tcp-established --file-locks", shelljob = "--shell-job", nsfull = "--root PATH",
+    }
     for _, name in ipairs({ "sleep", "tree", "pyfds", "misc", "manyfiles", "ipcns", "tty",
       "shelljob", "nsfull", "userns", "sleep-criu4.1.1", "tree-criu4.1.1", "misc-criu4.1.1" }) do
       local test = have_corpus and it or pending
-      test("finds no error in corpus " .. name, function()
+      test("finds no error in corpus " .. name .. ", only the options its restore needs", function()
         local fs = findings_of(CORPUS .. "/" .. name)
         local errors = check.counts(fs)
         assert.are.equal(0, errors, describe_findings(fs))
+        assert.are.equal(NEEDS[name] or "", table.concat(check.restore_options(fs), " "), describe_findings(fs))
+        for _, f in ipairs(fs) do
+          assert.is_truthy(f.option, "a finding that asks for no option: " .. describe_findings({ f }))
+        end
         if name == "shelljob" then
-          -- the one warning is deserved: restore needs --shell-job
           assert.are.equal(1, #fs)
           assert.are.equal("tree", fs[1].check)
           assert.are.equal("sid", fs[1].path)
-        else
-          assert.are.equal(0, #fs, describe_findings(fs))
         end
       end)
     end
@@ -223,11 +241,12 @@ describe("crit.check", function()
       assert(locks:write(d .. "/filelocks.img"))
     end
 
-    it("nothing for a lock on an fd of the task", function()
+    it("nothing but the option for a lock on an fd of the task", function()
       local d = copy_fixture(SLEEP)
       with_lock(d, SLEEP_PID, 0)
       local fs = findings_of(d)
-      assert.are.equal(0, #fs, describe_findings(fs))
+      assert.are.equal(1, #fs, describe_findings(fs))
+      assert.are.same({ "options", "warning", "--file-locks" }, { fs[1].check, fs[1].severity, fs[1].option })
     end)
 
     it("a file lock on an fd the task does not have", function()
@@ -261,12 +280,13 @@ describe("crit.check", function()
       assert.are.equal(0, #fs, describe_findings(fs))
     end)
 
-    it("a dropped pstree entry (a leaf: the task would be left out)", function()
+    -- An error since the fault campaign: restore leaves the task out.
+    it("a dropped pstree entry (a leaf: the task would be lost)", function()
       local d = copy_fixture(MISC)
       edit(d .. "/pstree.img", function(img)
         for k = 1, #img do if img[k].pid == 31116 then img:remove(k) break end end
       end)
-      expect_only(d, { check = "tasks", image = "core-31116.img", entry = nil, path = nil, severity = "warning" })
+      expect_only(d, { check = "tasks", image = "core-31116.img", entry = nil, path = nil, severity = "error" })
     end)
 
     -- nsfull's mount namespace, added to the sleep dump, with a tmpfs
@@ -363,10 +383,11 @@ describe("crit.check", function()
       expect_only(d, { check = "pages", image = "pages-1.img", severity = "error" })
     end)
 
-    it("a pages file longer than its pagemap says", function()
+    -- A warning since the fault campaign: restore never reads past the pages.
+    it("a pages file longer than its pagemap says (a warning)", function()
       local d = copy_fixture("sleep-criu4.1.1")
       append_bytes(d .. "/pages-1.img", string.rep("\0", PS))
-      expect_only(d, { check = "pages", image = "pages-1.img", severity = "error" })
+      expect_only(d, { check = "pages", image = "pages-1.img", severity = "warning" })
     end)
 
     it("two overlapping pagemap entries", function()
@@ -646,6 +667,135 @@ describe("crit.check", function()
     end)
   end)
 
+  describe("the rules calibrated by restore", function()
+    local function add_file(d, entry)
+      local k
+      edit(d .. "/files.img", function(img) img:append(entry) k = #img end)
+      return k
+    end
+    local function add_fd(d, fd, id, ftype)
+      edit(d .. "/fdinfo-2.img", function(img) img:append({ id = id, flags = 0, type = ftype, fd = fd }) end)
+    end
+    local FOWN = { uid = 0, euid = 0, signum = 0, pid_type = 0, pid = 0 }
+
+    it("an epoll target the task does not have", function()
+      local d = copy_fixture(SLEEP)
+      local k = add_file(d, { type = "EVENTPOLL", id = 1001, epfd = { id = 1001, flags = 2, fown = FOWN,
+        tfd = { { id = 1001, tfd = 0, events = 1, data = 0 }, { id = 1001, tfd = 99, events = 1, data = 0 } } } })
+      add_fd(d, 3, 1001, "EVENTPOLL")
+      local f = expect_only(d, { check = "epoll", image = "files.img", entry = k, path = "epfd.tfd[2].tfd",
+        severity = "error" })
+      assert.matches("fd 99", f.message)
+    end)
+
+    it("an image header that is not the one inventory's img_version says", function()
+      local d = copy_fixture(SLEEP)
+      edit(d .. "/pstree.img", function(img) img:set_version("1.0") end)
+      expect_only(d, { check = "headers", image = "pstree.img", severity = "error" })
+    end)
+
+    it("a memfd whose contents (pagemap-shmem) are missing", function()
+      local d = copy_fixture(SLEEP)
+      local memfd = crit.new("MEMFD_INODE")
+      memfd:append(crit.open(FIXTURES .. "/pyfds/memfd.img")[2])
+      assert(memfd:write(d .. "/memfd.img"))
+      local f = expect_only(d, { check = "shmem", image = "memfd.img", entry = 1, path = "shmid", severity = "error" })
+      assert.matches("pagemap%-shmem%-", f.message)
+    end)
+
+    it("the options a dump needs, once each, for --restore-options", function()
+      local fs = findings_of(FIXTURES .. "/sleep")
+      assert.are.same({}, check.restore_options(fs))
+      local d = copy_fixture(SLEEP)
+      edit(d .. "/inventory.img", function(img) img[1].tcp_close = true end)
+      edit(d .. "/pstree.img", function(img) img[1].sid = 1 end)
+      assert.are.same({ "--shell-job", "--tcp-close" }, check.restore_options(findings_of(d)))
+    end)
+
+    describe("resources the restorer provides", function()
+      local function provided(path)
+        local out = {}
+        for _, f in ipairs(findings_of(path)) do
+          assert.are_not.equal("error", f.severity, describe_findings({ f }))
+          if f.severity == "provided" then out[#out + 1] = f end
+        end
+        return out
+      end
+
+      it("an external mount, with its key", function()
+        local d = copy_fixture(SLEEP)
+        assert(crit.open(FIXTURES .. "/nsfull/mountpoints-13.img"):write(d .. "/mountpoints-13.img"))
+        local k  -- every tmpfs is the one external mount: its contents are the restorer's
+        edit(d .. "/mountpoints-13.img", function(img)
+          for i = 1, #img do
+            local e = img[i]
+            if e.fstype == 5 then k = k or i; e.ext_key = "/data"; img[i] = e end
+          end
+        end)
+        local fs = provided(d)
+        assert.are.equal(1, #fs, describe_findings(fs))
+        assert.are.same({ "external", "mountpoints-13.img", k, "ext_key", "--external mnt[/data]:PATH" },
+          { fs[1].check, fs[1].image, fs[1].entry, fs[1].path, fs[1].option })
+      end)
+
+      it("a network namespace dumped empty", function()
+        local d = copy_fixture(SLEEP)
+        edit(d .. "/ids-" .. SLEEP_PID .. ".img", function(img) img[1].net_ns_id = 77 end)
+        local fs = provided(d)
+        assert.are.equal(1, #fs, describe_findings(fs))
+        assert.are.same({ "ids-" .. SLEEP_PID .. ".img", 1, "net_ns_id", "--empty-ns net" },
+          { fs[1].image, fs[1].entry, fs[1].path, fs[1].option })
+      end)
+
+      it("a uts namespace without its image is still an error", function()
+        local d = copy_fixture(SLEEP)
+        edit(d .. "/ids-" .. SLEEP_PID .. ".img", function(img) img[1].uts_ns_id = 77 end)
+        expect_only(d, { check = "ids", path = "uts_ns_id", severity = "error" })
+      end)
+
+      it("a pipe whose other end is outside the dump, named by descriptors.json", function()
+        local d = copy_fixture(SLEEP)
+        add_file(d, { type = "PIPE", id = 1002, pipe = { id = 1002, pipe_id = 4242, flags = 1, fown = FOWN } })
+        add_fd(d, 5, 1002, "PIPE")
+        local fs = provided(d)
+        assert.are.equal(1, #fs, describe_findings(fs))
+        assert.are.same({ "fdinfo-2.img", 4, "--inherit-fd fd[5]:pipe:[4242]" }, { fs[1].image, fs[1].entry, fs[1].option })
+        support.write(d .. "/descriptors.json", '["/dev/null","pipe:[4242]","/dev/null"]')
+        assert.are.equal("--inherit-fd fd[1]:pipe:[4242]", provided(d)[1].option)
+      end)
+
+      it("nothing for a pipe with both ends in the dump", function()
+        local d = copy_fixture(SLEEP)
+        add_file(d, { type = "PIPE", id = 1002, pipe = { id = 1002, pipe_id = 4242, flags = 1, fown = FOWN } })
+        add_file(d, { type = "PIPE", id = 1003, pipe = { id = 1003, pipe_id = 4242, flags = 0, fown = FOWN } })
+        add_fd(d, 5, 1002, "PIPE")
+        add_fd(d, 6, 1003, "PIPE")
+        assert.are.same({}, provided(d))
+      end)
+    end)
+
+    local ARCHIVES = CORPUS .. "/archives"
+    for _, name in ipairs({ "bb-sleep", "bb-files" }) do
+      local test = support.exists(ARCHIVES .. "/" .. name .. ".tar.gz") and it or pending
+      test("podman's " .. name .. " checkpoint: no error, and what podman provides", function()
+        local tmp = support.tmpdir()
+        assert(os.execute(("tar -C '%s' -xzf '%s/%s.tar.gz'"):format(tmp, ARCHIVES, name)))
+        local fs = findings_of(tmp .. "/checkpoint")
+        assert.are.equal(0, (check.counts(fs)), describe_findings(fs))
+        local options = table.concat(check.restore_options(fs), " ")
+        for _, want in ipairs({ "--root PATH", "--external mnt[/dev/shm]:PATH", "--external mnt[/etc/hosts]:PATH",
+          "--external mnt[/etc/hostname]:PATH", "--external mnt[/dev/null]:PATH",
+          "--external mnt[/sys/fs/cgroup/memory]:PATH", "--empty-ns net", "--inherit-fd fd[1]:pipe:[",
+          "--inherit-fd fd[2]:pipe:[" }) do
+          assert.is_truthy(options:find(want, 1, true), want .. " not in: " .. options)
+        end
+        -- the pipes are the ones runc's descriptors.json lists
+        local desc = support.read(tmp .. "/checkpoint/descriptors.json")
+        for id in options:gmatch("pipe:%[(%d+)%]") do assert.matches("pipe:%[" .. id .. "%]", desc) end
+      end)
+    end
+  end)
+
   describe("user checks", function()
     it("run with the built-in ones and report through report()", function()
       local c = assert(check.load("examples/checks/stopped-tasks.lua"))
@@ -708,6 +858,16 @@ describe("crit.check", function()
       assert.are.equal(1, doc.warnings)
       assert.are.equal("stopped-tasks", doc.findings[1].check)
       assert.are.equal(3, doc.findings[1].entry)
+    end)
+
+    it("prints the restore options on one line with --restore-options", function()
+      local d = copy_fixture(SLEEP)
+      edit(d .. "/pstree.img", function(img) img[1].sid = 1 end)
+      local out, rc = run_cli("--restore-options " .. d)
+      assert.are.equal(0, rc)
+      assert.are.equal("--shell-job\n", out)
+      out = run_cli("--restore-options " .. FIXTURES .. "/sleep")
+      assert.are.equal("\n", out)
     end)
 
     it("exits 2 without a directory", function()

@@ -4,14 +4,18 @@
 --
 -- A check is a Lua function check(d, report) -> nil | list of findings:
 --   d       the crit.dir object of the dump (d:tasks(), d:image(name), ...)
---   report  report(severity, image, entry, path, message): one finding.
---           severity "error" (restore fails or loses data) or "warning"
---           (restore needs an option, or something looks wrong but works);
+--   report  report(severity, image, entry, path, message [, option]): one
+--           finding. severity "error" (restore fails or loses data),
+--           "warning" (restore needs an option, or changes behaviour) or
+--           "provided" (a resource from outside the dump that the restorer
+--           supplies: an external mount, an inherited fd);
 --           image the file name ("mm-1.img"); entry the 1-based entry
 --           index (as img[i]) or nil; path the field path inside the entry
---           ("vmas[3].start") or nil; message what is wrong.
+--           ("vmas[3].start") or nil; message what is wrong; option the
+--           criu restore option the finding asks for ("--shell-job",
+--           "--external mnt[/data]:PATH"), or nil.
 -- It may instead return a list of { severity=, image=, entry=, path=,
--- message= } tables. A module file for `--with` returns the function, or a
+-- message=, option= } tables. A module file for `--with` returns the function, or a
 -- table { name =, summary =, run = function(d, report) }. See docs/checks.md.
 --
 -- An error raised by a check becomes one finding of that check, unless the
@@ -30,9 +34,10 @@ local check = {}
 check.BUILTIN = {
   "inventory", "decode", "payloads", "tree", "tasks", "ids", "cgroups", "mounts", "seccomp", "fds", "files",
   "locks", "pipes", "sockets", "tcp", "vmas", "pagemap", "pages", "shmem", "parent",
+  "headers", "epoll", "external", "options",
 }
 
-check.SEVERITIES = { error = true, warning = true }
+check.SEVERITIES = { error = true, warning = true, provided = true }
 
 -- pagemap_entry.flags, as crit.layout has them.
 check.PE_PARENT, check.PE_LAZY, check.PE_PRESENT = layout.PE.PARENT, layout.PE.LAZY, layout.PE.PRESENT
@@ -181,7 +186,7 @@ function check.parse_error(msg)
   return image, tonumber(entry), nil, rest
 end
 
-local SEVERITY_ORDER = { error = 1, warning = 2 }
+local SEVERITY_ORDER = { error = 1, warning = 2, provided = 3 }
 
 local image_file = layout.image_file
 
@@ -210,13 +215,13 @@ function check.run(d, checks)
   d.broken_images = broken
   for _, c in ipairs(checks) do
     local view, read = watched(d)
-    local function report(severity, image, entry, path, message)
+    local function report(severity, image, entry, path, message, option)
       if not check.SEVERITIES[severity] then
-        error("report: severity must be 'error' or 'warning', got " .. tostring(severity), 2)
+        error("report: severity must be 'error', 'warning' or 'provided', got " .. tostring(severity), 2)
       end
       findings[#findings + 1] = {
         severity = severity, check = c.name, image = image, entry = entry,
-        path = path, message = tostring(message),
+        path = path, message = tostring(message), option = option,
       }
     end
     local ok, result = pcall(c.run, view, report)
@@ -224,7 +229,7 @@ function check.run(d, checks)
       failures[#failures + 1] = { report = report, read = read, err = result }
     elseif type(result) == "table" then
       for _, f in ipairs(result) do
-        report(f.severity or "error", f.image, f.entry, f.path, f.message)
+        report(f.severity or "error", f.image, f.entry, f.path, f.message, f.option)
       end
     end
   end
@@ -253,13 +258,27 @@ function check.where(f)
   return table_concat(parts, " ")
 end
 
---- check.counts(findings) -> errors, warnings.
+--- check.counts(findings) -> errors, warnings, provided.
 function check.counts(findings)
-  local e, w = 0, 0
+  local n = { error = 0, warning = 0, provided = 0 }
+  for _, f in ipairs(findings) do n[f.severity] = n[f.severity] + 1 end
+  return n.error, n.warning, n.provided
+end
+
+--- check.restore_options(findings) -> the criu restore options the
+--- findings ask for, each once, in the order found: what `criu restore`
+--- needs to restore this dump ("--tcp-established", "--inherit-fd
+--- fd[1]:pipe:[191583]", "--external mnt[/data]:PATH").
+function check.restore_options(findings)
+  local seen, out = {}, {}
   for _, f in ipairs(findings) do
-    if f.severity == "error" then e = e + 1 else w = w + 1 end
+    local o = f.option
+    if o and not seen[o] then
+      seen[o] = true
+      out[#out + 1] = o
+    end
   end
-  return e, w
+  return out
 end
 
 return check

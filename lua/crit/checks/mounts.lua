@@ -30,7 +30,8 @@ local function run(d, report)
             tostring(e.mountpoint), e.parent_mnt_id))
         end
       end
-      if is_tmpfs(e) and not e.ext_mount and not e.external and e.root_dev
+      -- An external mount's contents are the restorer's (the external check).
+      if is_tmpfs(e) and not e.ext_mount and not e.ext_key and e.root_dev
         and not d:has(string_format("tmpfs-dev-%d.tar.gz", e.root_dev)) then
         report("error", file, k, "root_dev", string_format(
           "the contents of tmpfs %s are missing (tmpfs-dev-%d.tar.gz.img)", tostring(e.mountpoint), e.root_dev))

@@ -1,6 +1,6 @@
--- Check: each pages-N.img is exactly as large as the pages present in the
--- pagemap that points to it (pagemap-PID.img or pagemap-shmem-N.img), and
--- every pages image belongs to one pagemap.
+-- Check: each pages-N.img is as large as the pages present in the pagemap
+-- that points to it (pagemap-PID.img or pagemap-shmem-N.img): shorter is an
+-- error, longer a warning; and every pages image belongs to one pagemap.
 local check = require "crit.check"
 local layout = require "crit.layout"
 
@@ -30,10 +30,15 @@ local function run(d, report)
         end
       else
         local ok, have = pcall(pages.file_size, pages)
-        if ok and have ~= need then
+        -- Too short loses pages (criu even spins for ever reading them);
+        -- bytes past the last page are never read (the fault campaign).
+        if ok and have < need then
           report("error", "pages-" .. id .. ".img", nil, nil, string_format(
-            "%d bytes, but %s has %d pages present (%d bytes)%s", have, file, present, need,
-            have < need and ": pages are lost" or ": trailing bytes"))
+            "%d bytes, but %s has %d pages present (%d bytes): pages are lost", have, file, present, need))
+        elseif ok and have > need then
+          report("warning", "pages-" .. id .. ".img", nil, nil, string_format(
+            "%d bytes, but %s has %d pages present (%d bytes); restore never reads the %d past them: trailing bytes",
+            have, file, present, need, have - need))
         end
       end
     end

@@ -1,14 +1,18 @@
 -- Check: shared memory contents (pagemap-shmem-N.img) are consistent: their
 -- entries aligned, sorted, not overlapping, inside the SysV segment
 -- (ipcns-shm) or memfd they belong to; each belongs to a SysV segment, a
--- memfd or an anonymous shared VMA; and a SysV segment whose data is in
--- pagemaps has its pagemap-shmem image.
+-- memfd or an anonymous shared VMA; and every shared memory criu restores
+-- the contents of has its pagemap-shmem image: a SysV segment with
+-- in_pagemaps, a memfd, a MAP_SHARED anonymous mapping. criu fails
+-- without it (shmem.c do_restore_shmem_content: open_page_read finds no
+-- pagemap, "Can't restore shmem content"): the memory would be lost.
 local check = require "crit.check"
 local dirlib = require "crit.dir"
 
-local ipairs, tonumber, string_format = ipairs, tonumber, string.format
+local ipairs, tonumber, tostring, string_format = ipairs, tonumber, tostring, string.format
 local math_tointeger = math.tointeger
 local VMA = dirlib.VMA
+local vmas_location = require("crit.checks.vmas").location
 
 local function round_up(n, ps) return (n + ps - 1) // ps * ps end
 
@@ -26,26 +30,39 @@ local function run(d, report)
           owner[id] = "SysV shm"
           bound[id] = round_up(e.size or 0, ps)
           if e.in_pagemaps and not d:has("pagemap-shmem-" .. id) then
-            report("warning", name .. ".img", k, "in_pagemaps", string_format(
-              "segment %d has its data in pagemap-shmem-%d.img, which is missing: it restores as zeros", id, id))
+            report("error", name .. ".img", k, "in_pagemaps", string_format(
+              "segment %d has its data in pagemap-shmem-%d.img, which is missing: its memory is lost", id, id))
           end
         end
       end
     end
   end
   if d:has("memfd") then
-    for _, e in d:image("memfd"):entries() do
+    for k, e in d:image("memfd"):entries() do
       if e.shmid then
         owner[e.shmid] = "memfd"
         if e.size then bound[e.shmid] = round_up(e.size, ps) end
+        if not d:has("pagemap-shmem-" .. e.shmid) then
+          report("error", "memfd.img", k, "shmid", string_format(
+            "the contents of memfd %s (pagemap-shmem-%d.img) are missing: restore fails", tostring(e.name), e.shmid))
+        end
       end
     end
   end
   for _, t in ipairs(live) do
     local vmas = d:has("mm-" .. t.pid) and d:vmas(t.pid) or {}
-    for _, v in ipairs(vmas) do
-      if (v.status or 0) & VMA.ANON_SHARED ~= 0 and (v.status or 0) & VMA.SYSVIPC == 0 then
-        owner[v.shmid] = owner[v.shmid] or "shared mapping"
+    local file, at
+    if vmas[1] then file, at = vmas_location(d, t.pid) end
+    for i, v in ipairs(vmas) do
+      local st = v.status or 0
+      if st & VMA.ANON_SHARED ~= 0 and st & (VMA.SYSVIPC | VMA.MEMFD) == 0 and not owner[v.shmid] then
+        owner[v.shmid] = "shared mapping"
+        if not d:has("pagemap-shmem-" .. v.shmid) then
+          local entry, prefix = at(i)
+          report("error", file, entry, prefix .. "shmid", string_format(
+            "the contents of shared mapping 0x%x-0x%x (pagemap-shmem-%d.img) are missing: restore fails",
+            v.start, v["end"], v.shmid))
+        end
       end
     end
   end

@@ -32,7 +32,8 @@ local function run(d, report)
     local sk = u[4]
     if sk.peer and sk.peer ~= 0 and not unix_inos[sk.peer] then
       report("warning", u[1], u[2], u[3], string_format(
-        "unix socket %d: its peer %d is not in the dump: restore needs --ext-unix-sk", sk.ino, sk.peer))
+        "unix socket %d: its peer %d is not in the dump: restore needs --ext-unix-sk", sk.ino, sk.peer),
+        "--ext-unix-sk")
     end
   end
   if d:has("sk-queues") then

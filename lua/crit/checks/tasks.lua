@@ -1,6 +1,8 @@
 -- Check: every task of pstree.img has a core image for each of its threads
 -- and, unless it is a zombie (criu saves it as dead, with its core only),
--- its ids, mm, fs and pagemap images. A core image of no task is a warning.
+-- its ids, mm, fs and pagemap images. A core image of no task is an error:
+-- restore leaves that task out, and the dump loses a process (calibrated by
+-- the fault campaign: its parent finds no child).
 local check = require "crit.check"
 
 local ipairs, tostring, tonumber, string_format = ipairs, tostring, tonumber, string.format
@@ -9,13 +11,13 @@ local math_tointeger = math.tointeger
 local FILE = "pstree.img"
 
 -- core-N.img files of no task or thread: a task dropped from pstree.img,
--- which restore would silently leave out.
+-- which restore silently leaves out.
 local function orphan_cores(d, report, known)
   for _, name in ipairs(check.image_names(d, "^core%-%d+%.img$")) do
     local id = math_tointeger(tonumber(name:match("%d+$")))
     if not known[id] then
-      report("warning", name .. ".img", nil, nil, string_format(
-        "thread %d is in no task of pstree.img: restore leaves it out", id))
+      report("error", name .. ".img", nil, nil, string_format(
+        "thread %d is in no task of pstree.img: restore leaves it out, and the process is lost", id))
     end
   end
 end

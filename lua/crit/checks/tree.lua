@@ -72,7 +72,8 @@ local function run(d, report)
   end
   if root.sid ~= root.pid then
     report("warning", FILE, root.k, "sid", string_format(
-      "the root task %d is not a session leader (sid %d): restore needs --shell-job", root.pid, root.sid))
+      "the root task %d is not a session leader (sid %d): restore needs --shell-job", root.pid, root.sid),
+      "--shell-job")
   end
   for _, t in ipairs(tasks) do
     local p = t.parent

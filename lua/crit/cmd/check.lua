@@ -24,9 +24,19 @@ Check a checkpoint directory: report every inconsistency that would make
 (counted from 1, as crit.lua show numbers them) and the field path, with a
 severity:
 
-   error    restore fails, or restores something else than was dumped.
-   warning  restore needs an option (--shell-job, --ext-unix-sk), or
-            something is odd but restorable.
+   error     restore fails, or restores something else than was dumped.
+   warning   restore needs an option (--shell-job, --ext-unix-sk), or it
+             restores but behaves otherwise (a lock or a peer is lost).
+   provided  a resource outside the dump that the restorer supplies, as
+             container engines do: an external mount, an external or empty
+             network namespace, an inherited pipe or tty. Not an error.
+
+A finding that needs a criu option names it ("restore needs
+--tcp-established", "--external mnt[/etc/hosts]:PATH"); --restore-options
+prints them all on one line, for `criu restore $(...)`. Values only the
+restorer knows are written in capitals: PATH (where the external mount's
+contents are on this host), FD (an fd of criu open on the namespace).
+The verdict is for a restore with those options.
 
 The checks, in the order they run:
 ]] .. builtin_list() .. [[
@@ -43,9 +53,11 @@ Examples:
    crit.lua check dump --json | jq '.findings[] | select(.severity == "error")'
    crit.lua check dump --with examples/checks/no-root-cwd.lua
    crit.lua check dump --only --with mycheck.lua
+   criu restore -D dump $(crit.lua check dump --restore-options)
 
-Exit status: 0 when there is no error (warnings allowed), 1 when a check
-found an error (or the directory cannot be read), 2 on wrong usage.]]
+Exit status: 0 when there is no error (warnings and provided resources
+allowed), 1 when a check found an error (or the directory cannot be read),
+2 on wrong usage.]]
 
 function check.add_to_parser(parser)
   local cmd = parser:command("check")
@@ -55,8 +67,11 @@ function check.add_to_parser(parser)
   cmd:argument("DIR"):target("dir")
     :description("The checkpoint directory (criu dump's --images-dir).")
   cmd:flag("--json")
-    :description("Write the findings as JSON: {dir, errors, warnings, findings: "
-      .. "[{severity, check, image, entry, path, message}]}.")
+    :description("Write the findings as JSON: {dir, errors, warnings, provided, options, findings: "
+      .. "[{severity, check, image, entry, path, message, option}]}.")
+  cmd:flag("--restore-options")
+    :description("Print only the criu restore options the dump needs, on one line (empty when "
+      .. "it needs none); the exit status is still 1 on errors.")
   cmd:option("--with")
     :argname("CHECK.lua")
     :count("*")
@@ -65,8 +80,12 @@ function check.add_to_parser(parser)
     :description("Run only the --with checks, not the built-in ones.")
 end
 
+local function plural(n, word)
+  return string_format("%d %s%s", n, word, n == 1 and "" or "s")
+end
+
 local function text_report(path, findings)
-  local errors, warnings = checklib.counts(findings)
+  local errors, warnings, provided = checklib.counts(findings)
   local out = {}
   local function section(severity, title, n)
     if n == 0 then return end
@@ -79,11 +98,17 @@ local function text_report(path, findings)
   end
   section("error", "Errors", errors)
   section("warning", "Warnings", warnings)
-  if errors + warnings == 0 then
+  section("provided", "Provided by the restorer", provided)
+  local options = checklib.restore_options(findings)
+  if #options > 0 then
+    out[#out + 1] = "Restore with: " .. table_concat(options, " ") .. "\n"
+  end
+  if errors + warnings + provided == 0 then
     out[#out + 1] = string_format("%s: no problems found\n", path)
   else
-    out[#out + 1] = string_format("%s: %d error%s, %d warning%s\n", path, errors,
-      errors == 1 and "" or "s", warnings, warnings == 1 and "" or "s")
+    local tail = provided > 0 and ", " .. plural(provided, "resource") .. " from the restorer" or ""
+    out[#out + 1] = string_format("%s: %s, %s%s\n", path, plural(errors, "error"),
+      plural(warnings, "warning"), tail)
   end
   return table_concat(out)
 end
@@ -91,18 +116,19 @@ end
 -- Built by hand from crit.json's values: the order of keys stays fixed.
 local function json_report(path, findings)
   local json = require "crit.json"
-  local errors, warnings = checklib.counts(findings)
-  local items = {}
+  local errors, warnings, provided = checklib.counts(findings)
+  local items, options = {}, {}
+  for i, o in ipairs(checklib.restore_options(findings)) do options[i] = json.encode(o) end
   for i, f in ipairs(findings) do
     local fields = {}
-    for _, k in ipairs({ "severity", "check", "image", "entry", "path", "message" }) do
+    for _, k in ipairs({ "severity", "check", "image", "entry", "path", "message", "option" }) do
       local v = f[k]
       fields[#fields + 1] = json.encode(k) .. ":" .. json.encode(v)
     end
     items[i] = "{" .. table_concat(fields, ",") .. "}"
   end
-  return string_format('{"dir":%s,"errors":%d,"warnings":%d,"findings":[%s]}\n',
-    json.encode(path), errors, warnings, table_concat(items, ","))
+  return string_format('{"dir":%s,"errors":%d,"warnings":%d,"provided":%d,"options":[%s],"findings":[%s]}\n',
+    json.encode(path), errors, warnings, provided, table_concat(options, ","), table_concat(items, ","))
 end
 
 function check.command(args)
@@ -119,7 +145,14 @@ function check.command(args)
     checks[#checks + 1] = c
   end
   local findings = checklib.run(d, checks)
-  local report = args.json and json_report(args.dir, findings) or text_report(args.dir, findings)
+  local report
+  if args.restore_options then
+    report = table_concat(checklib.restore_options(findings), " ") .. "\n"
+  elseif args.json then
+    report = json_report(args.dir, findings)
+  else
+    report = text_report(args.dir, findings)
+  end
   stdio.write_stdout(report)
   stdio.flush_stdout()
   local errors = checklib.counts(findings)
