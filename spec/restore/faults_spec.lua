@@ -25,6 +25,18 @@ end
 
 local function remove(dir, name) assert(os.remove(dir .. "/" .. name .. ".img")) end
 
+-- Rewrite every image but the inventory (and raw ones) with this header.
+local function all_headers(dir, version)
+  local d = assert(dirlib.open(dir))
+  for _, name in ipairs(d:names()) do
+    local img = d:image(name)
+    if name ~= "inventory" and not img.raw_image and not name:match("^stats%-") then
+      img:set_version(version)
+      assert(img:write(dir .. "/" .. dirlib.image_file(name)))
+    end
+  end
+end
+
 local function index_where(img, pred)
   for k, e in img:entries() do if pred(e) then return k end end
 end
@@ -63,7 +75,14 @@ local FAULTS = {
   { "inventory img_version 99", function(dir) edit(dir, "inventory", function(i) i[1].img_version = 99 end) end,
     { "inventory.img", 1, "img_version" } },
   { "inventory img_version 1, images keep 1.1 headers",
-    function(dir) edit(dir, "inventory", function(i) i[1].img_version = 1 end) end, { "pstree.img" } },
+    function(dir) edit(dir, "inventory", function(i) i[1].img_version = 1 end) end,
+    { "inventory.img", 1, "img_version" } },
+  { "every image with a 1.0 header, inventory says 2 (image-version.lua 1.0 before its fix)",
+    function(dir) all_headers(dir, "1.0") end, { "inventory.img", 1, "img_version" } },
+  { "every image with a 1.0 header and inventory img_version 1 (harmless)", function(dir)
+      all_headers(dir, "1.0")
+      edit(dir, "inventory", function(i) i[1].img_version = 1 end)
+    end, nil },
   { "pstree.img with a 1.0 header, inventory says 2",
     function(dir) edit(dir, "pstree", function(i) i:set_version("1.0") end) end, { "pstree.img" } },
   { "pstree.img deleted", function(dir) remove(dir, "pstree") end, { "pstree.img" } },

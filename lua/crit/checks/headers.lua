@@ -10,22 +10,41 @@ local layout = require "crit.layout"
 local ipairs, pcall, string_format = ipairs, pcall, string.format
 local LAYOUT = layout.HEADER_LAYOUT   -- img_version -> "1.0" or "1.1"
 
+-- Every image that criu reads with a header, and its layout.
+local function layouts(d)
+  local out = {}
+  for _, file in ipairs(check.files_in(d.path)) do
+    local name = file:match("^(.*)%.img$")
+    if name and name ~= "inventory" and decode.is_image_file(file) then
+      local ok, img = pcall(d.image, d, name)
+      if ok and img and not img.raw_image then out[#out + 1] = { file = file, version = img.version } end
+    end
+  end
+  return out
+end
+
 local function run(d, report)
   local inv = d:has("inventory") and d:image("inventory")
   local version = inv and inv.magic == "INVENTORY" and #inv == 1 and inv[1].img_version
   local want = LAYOUT[version]
   if not want then return end   -- the inventory check reports it
-  for _, file in ipairs(check.files_in(d.path)) do
-    local name = file:match("^(.*)%.img$")
-    if name and name ~= "inventory" and decode.is_image_file(file) then
-      local ok, img = pcall(d.image, d, name)
-      if ok and img and not img.raw_image and img.version ~= want then
-        report("error", file, nil, nil, string_format(
-          "a %s header (%s), but inventory.img says img_version %d: criu wants %s headers "
-          .. "(restore fails: \"Head magic doesn't match\")", img.version,
-          img.version == "1.1" and "two magics" or "one magic", version, want))
-      end
-    end
+  local all, wrong = layouts(d), {}
+  for _, h in ipairs(all) do
+    if h.version ~= want then wrong[#wrong + 1] = h end
+  end
+  if #wrong == 0 then return end
+  if #wrong == #all then
+    -- the images agree with each other: inventory is the one that is wrong
+    local have = wrong[1].version
+    report("error", "inventory.img", 1, "img_version", string_format(
+      "%d, but every image has %s headers (img_version %d): restore fails (\"%s\")", version, have,
+      layout.IMG_VERSION[have], want == "1.1" and "Head magic doesn't match" or "Magic doesn't match"))
+    return
+  end
+  for _, h in ipairs(wrong) do
+    report("error", h.file, nil, nil, string_format(
+      "a %s header, but inventory.img says img_version %d: criu wants %s headers (restore fails: \"%s\")",
+      h.version, version, want, want == "1.1" and "Head magic doesn't match" or "Magic doesn't match"))
   end
 end
 
