@@ -400,3 +400,30 @@ describe("check agrees with restore: an external mount #restore", function()
     assert.are.equal("ok", RS.ask(s).status)
   end)
 end)
+
+-- A datagram socket connected to a socket outside the dump (--ext-unix-sk):
+-- check lists the outside socket as provided. criu 4.2 restores it with the
+-- option check names, and (calibrated here) without it too.
+describe("check agrees with restore: a unix socket connected outside #restore", function()
+  local s
+  after_each(function()
+    if s and s.ready and s.ready.helper then os.execute("kill -9 " .. s.ready.helper .. " 2>/dev/null") end
+    RS.cleanup(s); s = nil
+  end)
+
+  it("is provided by the restorer, and restores while it exists", function()
+    if RS.skip_reason() then return pending(RS.skip_reason()) end
+    s = RS.start("extunix")
+    local dir = RS.dump(s, { "--ext-unix-sk" })
+    local fs = check.run(assert(dirlib.open(dir)))
+    assert.are.equal(0, (check.counts(fs)), describe_findings(fs))
+    assert.are.same({ "--ext-unix-sk" }, check.restore_options(fs))
+    assert.are.equal("provided", fs[1].severity)
+    assert.matches("outside%.sock,", fs[1].message)
+    for _, args in ipairs({ { "--ext-unix-sk" }, {} }) do
+      RS.must_restore(RS.copy(dir, s.tmp .. "/r" .. #args), args)
+      assert.are.equal("ok", RS.ask(s).status)
+      RS.stop(s)
+    end
+  end)
+end)
