@@ -16,7 +16,8 @@ for i = 2, #arg do
     local f = assert(io.open(arg[i], "rb"))
     local bytes = f:read("a")
     f:close()
-    local body = bytes:sub(#img._header + 1)
+    -- the header: two u32 magics (v1.1), or the image's alone (v1.0)
+    local body = bytes:sub((img.version == "1.1" and 8 or 4) + 1)
     if #body <= 65536 then
       n = n + 1
       local s = assert(io.open(("%s/seed-%04d"):format(out, n), "wb"))
