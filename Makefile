@@ -163,7 +163,7 @@ fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json
 # luacheck over every Lua file (settings in .luacheckrc): no warning passes.
 LUACHECK ?= luacheck
 lint:
-	$(LUACHECK) --quiet lua crit.lua spec examples tools
+	$(LUACHECK) --quiet lua crit.lua spec examples tools fuzz
 
 # crit.lua against Python crit on large synthetic images (see tools/bench.lua).
 PERF_GEN ?= ../shared/perf/gen
