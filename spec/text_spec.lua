@@ -169,7 +169,8 @@ describe("text format values", function()
 
   it("keeps a value its type cannot hold, by number", function()
     -- pstree_entry.pid (uint32) = 2^32: not a uint32, kept as it lies
-    local msg = S.key(1, 0) .. S.varint(1 << 32)
+    local msg = S.key(1, 0) .. S.varint(1 << 32) .. S.key(2, 0) .. "\0" .. S.key(3, 0) .. "\0"
+      .. S.key(4, 0) .. "\0"
     local bytes = S.image({ S.IMG_COMMON, S.MAGIC.PSTREE }, { msg })
     local t = text_of(bytes, true)
     assert.matches("\n  1: 4294967296\n", t, 1, true)
@@ -178,8 +179,9 @@ describe("text format values", function()
 
   it("writes a packed field as a list, unpacked values one per line", function()
     -- pstree_entry.threads (repeated uint32), packed then unpacked
-    local packed = S.key(1, 0) .. "\x05" .. S.key(5, 2) .. "\x02\x05\x06"
-    local unpacked = S.key(1, 0) .. "\x05" .. S.key(5, 0) .. "\x05" .. S.key(5, 0) .. "\x06"
+    local ids = S.key(1, 0) .. "\x05" .. S.key(2, 0) .. "\0" .. S.key(3, 0) .. "\x05" .. S.key(4, 0) .. "\x05"
+    local packed = ids .. S.key(5, 2) .. "\x02\x05\x06"
+    local unpacked = ids .. S.key(5, 0) .. "\x05" .. S.key(5, 0) .. "\x06"
     local a = S.image({ S.IMG_COMMON, S.MAGIC.PSTREE }, { packed })
     local b = S.image({ S.IMG_COMMON, S.MAGIC.PSTREE }, { unpacked })
     assert.matches("threads: [5, 6]\n", text_of(a, false), 1, true)
@@ -246,9 +248,13 @@ describe("text format errors", function()
       read_error("#CORE\n#0\nthread_info {\n#1\n"), 1, true)
     assert.matches("a list for a field that is not repeated",
       read_error("#PSTREE\n#0\npid: [1]\n"), 1, true)
+    assert.matches("#0: missing required field 'ppid'",
+      read_error("#PSTREE\n#0\npid: 1\n"), 1, true)
+    assert.matches("#0.thread_info: missing required field 'clear_tid_addr'",
+      read_error("#CORE\n#0\nmtype: X86_64\nthread_info {\n}\n"), 1, true)
     assert.matches("line 1, column 2: unknown magic 'NOPE'", read_error("#NOPE\n"), 1, true)
     assert.matches("a raw image has no text form", read_error("#PAGES\n"), 1, true)
-    assert.matches("unterminated string", read_error('#PIPES_DATA\n#0\n#extra "ab\n'), 1, true)
+    assert.matches("unterminated string", read_error('#PIPES_DATA\n#0\npipe_id: 1 bytes: 2\n#extra "ab\n'), 1, true)
     assert.matches("these bytes are not a message of the field's type",
       read_error('#CORE\n#0\n2: "\\001"\n'), 1, true)
   end)

@@ -12,7 +12,7 @@
  * '#' line that is not a directive). Integers are exact to 64 bits.
  *
  * What it refuses, naming the line, column and field path: an unknown field
- * or enum name, a value out of its type's range, a list for a field that is
+ * or enum name, a missing required field, a value out of its type's range, a list for a field that is
  * not repeated, a payload whose size disagrees with its entry's size fields
  * (lua-crit does not guess), an entry of the wrong type ("#0 core_entry" in
  * a pagemap). */
@@ -599,40 +599,67 @@ static int read_field_value(struct tr *r, const ProtobufCMessageDescriptor *d,
 	return put_value(r, f);
 }
 
-/* One field; on an error, its name goes on the path. */
-static int read_field(struct tr *r, const ProtobufCMessageDescriptor *d, int depth)
+/* One field; on an error, its name goes on the path. *number: its number. */
+static int read_field(struct tr *r, const ProtobufCMessageDescriptor *d, int depth,
+		      uint32_t *number)
 {
 	const ProtobufCFieldDescriptor *f;
-	uint32_t number = 0;
 	char num[16];
 
-	if (read_field_name(r, d, &f, &number))
+	*number = 0;
+	if (read_field_name(r, d, &f, number))
 		return -1;
-	if (!read_field_value(r, d, f, number, depth))
+	if (!read_field_value(r, d, f, *number, depth))
 		return 0;
-	snprintf(num, sizeof(num), "%" PRIu32, number);
+	snprintf(num, sizeof(num), "%" PRIu32, *number);
 	crit_error_push_path(r->err, f ? f->name : num, -1);
 	return -1;
+}
+
+#define REQUIRED_MAX 256 /* fields checked for presence; CRIU's messages have fewer */
+
+/* Every required field of d was given (by name or number), as protobuf
+ * and the JSON reader require: criu cannot read a message without them. */
+static int check_required(struct tr *r, const ProtobufCMessageDescriptor *d,
+			  const uint8_t *seen)
+{
+	unsigned i;
+
+	for (i = 0; i < d->n_fields && i < REQUIRED_MAX; i++)
+		if (d->fields[i].label == PROTOBUF_C_LABEL_REQUIRED && !seen[i])
+			return fail(r, "missing required field '%s'", d->fields[i].name);
+	return 0;
 }
 
 /* Fields up to the closer ('}' or '>'), or with closer 0 up to the next
  * directive or the end. d NULL: fields by number only. */
 static int read_fields(struct tr *r, const ProtobufCMessageDescriptor *d, int closer, int depth)
 {
+	uint8_t seen[REQUIRED_MAX];
+
+	memset(seen, 0, sizeof(seen));
 	for (;;) {
+		uint32_t number;
+		const ProtobufCFieldDescriptor *f;
+
 		skip_blank(r);
 		if (at_end(r) || at_directive(r)) {
 			if (closer)
 				return fail(r, "'%s' expected before the end of the entry",
 					    closer == '}' ? "}" : ">");
-			return 0;
+			return d ? check_required(r, d, seen) : 0;
 		}
 		if (peek(r) == closer) {
+			if (d && check_required(r, d, seen))
+				return -1;
 			r->p++;
 			return 0;
 		}
-		if (read_field(r, d, depth))
+		if (read_field(r, d, depth, &number))
 			return -1;
+		f = d ? protobuf_c_message_descriptor_get_field(d, number) : NULL;
+		if (f && (size_t)(f - d->fields) < REQUIRED_MAX)
+			seen[f - d->fields] = 1;
 		skip_spaces(r);
 		if (peek(r) == ',' || peek(r) == ';')
 			r->p++;
