@@ -255,7 +255,7 @@ describe("text format errors", function()
     assert.matches("line 1, column 2: unknown magic 'NOPE'", read_error("#NOPE\n"), 1, true)
     assert.matches("a raw image has no text form", read_error("#PAGES\n"), 1, true)
     assert.matches("unterminated string", read_error('#PIPES_DATA\n#0\npipe_id: 1 bytes: 2\n#extra "ab\n'), 1, true)
-    assert.matches("these bytes are not a message of the field's type",
+    assert.matches("these bytes are not a (complete) message of the field's type",
       read_error('#CORE\n#0\n2: "\\001"\n'), 1, true)
   end)
 

@@ -27,6 +27,7 @@
 #include "wire.h"
 
 #define NAME_MAX_LEN 128
+#define REQUIRED_MAX 256 /* fields checked for presence; CRIU's messages have fewer */
 
 struct tr {
 	const uint8_t *p, *end;
@@ -479,15 +480,19 @@ static int read_list(struct tr *r, const ProtobufCFieldDescriptor *f, int depth)
 }
 
 /* Whether bytes read as the fields of message d, nested messages
- * included, within the writer's depth: a field by number must not make an
- * image that text_write refuses. */
+ * included, within the writer's depth and with every required field: a
+ * field by number must not make an image that text_write refuses, or text
+ * that this reader refuses once written by name. */
 static int valid_message(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
 			 int depth)
 {
 	const uint8_t *end = p + len;
+	uint8_t seen[REQUIRED_MAX];
+	unsigned i;
 
 	if (depth > TEXT_MAX_DEPTH)
 		return 0;
+	memset(seen, 0, sizeof(seen));
 	while (p < end) {
 		const ProtobufCFieldDescriptor *f;
 		struct wire_field wf;
@@ -499,8 +504,13 @@ static int valid_message(const ProtobufCMessageDescriptor *d, const uint8_t *p, 
 		if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && wf.type == WIRE_LEN &&
 		    !valid_message(f->descriptor, wf.data, wf.len, depth + 1))
 			return 0;
+		if (f && (size_t)(f - d->fields) < REQUIRED_MAX)
+			seen[f - d->fields] = 1;
 		p += n;
 	}
+	for (i = 0; i < d->n_fields && i < REQUIRED_MAX; i++)
+		if (d->fields[i].label == PROTOBUF_C_LABEL_REQUIRED && !seen[i])
+			return 0;
 	return 1;
 }
 
@@ -523,7 +533,7 @@ static int read_numbered_value(struct tr *r, const ProtobufCMessageDescriptor *d
 		if (!rc && f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
 		    !valid_message(f->descriptor, s.data ? s.data : (const uint8_t *)"", s.len,
 				   depth + 1))
-			rc = fail(&at, "%s", "these bytes are not a message of the field's type");
+			rc = fail(&at, "%s", "these bytes are not a (complete) message of the field's type");
 		if (!rc && (put_key(r, number, WIRE_LEN) || wire_put_varint(&r->entry, s.len) ||
 			    buf_put(&r->entry, s.data, s.len)))
 			rc = out_of_memory(r);
@@ -584,9 +594,16 @@ static int read_field_value(struct tr *r, const ProtobufCMessageDescriptor *d,
 		skip_blank(r);
 	}
 	if (peek(r) == '{' || peek(r) == '<') {
+		const ProtobufCFieldDescriptor *known = f;
+
 		if (f && f->type != PROTOBUF_C_TYPE_MESSAGE)
 			return fail(r, "%s", "a value expected: not a message");
-		return read_message(r, number, f ? f->descriptor : NULL, depth);
+		/* "2 { ... }" for a message field the schema knows is that message */
+		if (!known && d)
+			known = protobuf_c_message_descriptor_get_field(d, number);
+		if (known && known->type != PROTOBUF_C_TYPE_MESSAGE)
+			known = NULL;
+		return read_message(r, number, known ? known->descriptor : NULL, depth);
 	}
 	if (!colon)
 		return fail(r, "%s", "':' expected");
@@ -615,8 +632,6 @@ static int read_field(struct tr *r, const ProtobufCMessageDescriptor *d, int dep
 	crit_error_push_path(r->err, f ? f->name : num, -1);
 	return -1;
 }
-
-#define REQUIRED_MAX 256 /* fields checked for presence; CRIU's messages have fewer */
 
 /* Every required field of d was given (by name or number), as protobuf
  * and the JSON reader require: criu cannot read a message without them. */
