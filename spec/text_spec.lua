@@ -293,6 +293,7 @@ describe("crit.lua and text format", function()
     assert.are.equal(S.read(img), out)
     assert.matches("^#FIFO_DATA\n#0 pipe_data_entry\n  pipe_id: ", S.read(tmp .. "/p.txt"))
     code, out = sh("./crit.lua decode --format nice -i " .. img)
+    assert.are.equal(0, code)
     assert.are.equal(S.read(tmp .. "/p.txt"), out)
   end)
 

@@ -740,19 +740,16 @@ local function pattern_label(group)
   return image .. (entry and "[" .. entry .. "]" or "") .. (path and " " .. path or "")
 end
 
--- Group changes by key(c) (nil: no group), in the order of their first
--- member; groups of more than `limit` become one line, whose text is
--- line(group); the others go to rest(c).
+-- Group changes by key(c) (nil: no group); a group of more than `limit`
+-- becomes one line, line(group), where its first member was; the others
+-- go to rest(c), in their order.
 local function grouped(changes, key, limit, line, rest)
-  local groups, order = {}, {}
+  local groups = {}
   for _, c in ipairs(changes) do
     local k = key(c)
     if k then
-      if not groups[k] then
-        groups[k] = {}
-        order[#order + 1] = { k, c }
-      end
-      local g = groups[k]
+      local g = groups[k] or {}
+      groups[k] = g
       g[#g + 1] = c
     end
   end
