@@ -27,7 +27,8 @@ GEN      = $(BUILD)/gen
 PROTOS   = $(sort $(wildcard proto/*.proto))
 PB_C     = $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS)) $(GEN)/google/protobuf/descriptor.pb-c.c
 PB_O     = $(PB_C:.c=.o)
-CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/json_write.c src/json_read.c
+CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/json_write.c src/json_read.c \
+           src/text_write.c src/text_read.c
 BIND_SRC = src/lcrit.c src/msg.c src/ljson_write.c src/ljson_read.c
 CORE_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/criu_opts.o
 BIND_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(BIND_SRC))
@@ -127,10 +128,12 @@ FUZZ_SRC    = $(CORE_SRC) $(BIND_SRC) $(GEN)/criu_opts.c $(PB_C)
 FUZZ_NAMES  = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZERS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 # Seeds: image harnesses take a type byte and an image body (fuzz/seeds.lua),
-# the JSON reader crit's JSON, compact and pretty (spec/fixtures/golden).
+# the JSON reader crit's JSON, compact and pretty (spec/fixtures/golden),
+# the text reader the fixtures as text format, raw and nice.
 FUZZ_SEEDS_decode     = build/fuzz/seeds-images
 FUZZ_SEEDS_json_write = build/fuzz/seeds-images
 FUZZ_SEEDS_json_read  = build/fuzz/seeds-json
+FUZZ_SEEDS_text_read  = build/fuzz/seeds-text
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
@@ -146,8 +149,16 @@ build/fuzz/seeds-json: $(wildcard spec/fixtures/golden/*/*.json)
 	@rm -rf $@ && mkdir -p $@
 	for f in $^; do cp "$$f" $@/$$(echo "$$f" | tr / _); done
 
+build/fuzz/seeds-text: $(MODULE)
+	@rm -rf $@ && mkdir -p $@
+	for f in $$(find spec/fixtures/corpus -name '*.img' ! -name 'pages-*'); do \
+		n=$$(echo "$$f" | tr / _); \
+		./crit.lua decode --format txt -i "$$f" -o $@/$$n.txt 2>/dev/null || rm -f $@/$$n.txt; \
+		./crit.lua decode --format nice -i "$$f" -o $@/$$n.nice 2>/dev/null || rm -f $@/$$n.nice; \
+	done
+
 fuzz-run: $(FUZZ_NAMES:%=fuzz-run-%)
-fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json
+fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json build/fuzz/seeds-text
 	@mkdir -p build/fuzz/corpus-$* build/fuzz/crashes fuzz/regressions/$*
 	@echo "fuzz_$*: $(FUZZ_TIME) s, log in build/fuzz/$*.log"
 	@build/fuzz/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \

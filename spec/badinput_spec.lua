@@ -1,4 +1,4 @@
--- The bad-input matrix: hostile images and JSON documents, each through
+-- The bad-input matrix: hostile images, JSON and text documents, each through
 -- the CLI (crit.lua as a subprocess) and the API. Every one must fail
 -- cleanly: exit status 1 and one line on stderr naming the file, where
 -- (offset / entry / line and column) and the field path; no output file
@@ -365,6 +365,74 @@ describe("bad JSON", function()
 end)
 
 -- ---------------------------------------------------------------------
+-- Hostile protobuf text format (decode --format txt): the same ways as
+-- JSON, from a string and through encode (told apart by its '#').
+
+local TEXTS = {
+  { "an unknown magic", "#NOPE\n", "line 1, column 2: unknown magic 'NOPE'" },
+  { "no magic line", "pid: 1\n", "line 1, column 1: '#' and the image's magic expected" },
+  { "an unknown field", "#FS\n#0\ncwd_id: 1 root_id: 2 umask: 3 zzz: 4\n",
+    "line 3, column 31: #0: unknown field 'zzz'" },
+  { "2^32 for a uint32", "#PSTREE\n#0\npid: 4294967296 ppid: 0 pgid: 0 sid: 0\n",
+    "line 3, column 6: #0%.pid: value out of range for a uint32" },
+  { "-1 for a uint64", "#PAGEMAP\n#0\npages_id: 1\n#1\nvaddr: -1 compat_nr_pages: 1\n",
+    "line 5, column 8: #1%.vaddr: value out of range for a uint64" },
+  { "a 400-digit number", "#FS\n#0\ncwd_id: 1" .. ("0"):rep(400) .. "\n",
+    "line 3, column %d+: #0%.cwd_id: number out of range" },
+  { "a missing required field", "#FS\n#0\ncwd_id: 1\n",
+    "line 4, column 1: #0: missing required field 'root_id'" },
+  { "an unterminated string", '#FS\n#0\n99: "abc\n', "line 3, column 9: #0%.99: unterminated string" },
+  { "a brace never closed", "#CORE\n#0\nmtype: X86_64\ntc {\n",
+    "#0%.tc: '}' expected before the end of the entry" },
+  { "a payload of the wrong size", '#PIPES_DATA\n#0\npipe_id: 1 bytes: 3\n#extra "ab"\n',
+    "line 2, column 1: #0: #extra: 2 bytes, fewer than the entry's fields give" },
+  { "nesting 100 deep", "#CORE\n#0\n" .. ("1 {"):rep(100) .. ("}"):rep(100) .. "\n",
+    "nesting too deep" },
+  { "an entry of the wrong type", "#PAGEMAP\n#0 pagemap_entry\n", "this entry is a pagemap_head" },
+}
+
+describe("bad text format", function()
+  setup(function() tmp = S.tmpdir() end)
+  teardown(function() S.cleanup() end)
+
+  for _, case in ipairs(TEXTS) do
+    local what, text, want = case[1], case[2], case[3]
+    describe(what, function()
+      local file, out, kept
+
+      before_each(function()
+        file = tmp .. "/bad.txt"
+        out = tmp .. "/new.img"
+        kept = tmp .. "/kept.img"
+        S.write(file, text)
+        S.write(kept, "precious\n")
+        os.remove(out)
+      end)
+
+      it("core.text_read raises, leaving no file", function()
+        local o = core.output(out)
+        local ok, err = pcall(core.text_read, text, o, "bad.txt")
+        assert_api_failure(ok, err, "bad.txt", want)
+        o:abort()
+        assert_only(tmp, { "bad.txt", "kept.img" })
+      end)
+
+      it("encode -o NEW fails and leaves no file", function()
+        local r = crit_cli("encode", "--format", "txt", "-i", file, "-o", out)
+        assert_clean_failure(r, file, want)
+        assert_only(tmp, { "bad.txt", "kept.img" })
+      end)
+
+      it("encode -o EXISTING fails and leaves it unchanged", function()
+        assert_clean_failure(crit_cli("encode", "--format", "txt", "-i", file, "-o", kept), file, want)
+        assert.are.equal("precious\n", S.read(kept))
+        assert_only(tmp, { "bad.txt", "kept.img" })
+      end)
+    end)
+  end
+end)
+
+-- ---------------------------------------------------------------------
 -- A 100 MB string (10 MB under the sanitizers): it works, and the peak RSS
 -- stays within a small multiple of the input.
 
@@ -423,6 +491,17 @@ describe("fuzz regressions", function()
         pcall(function() core.json_write(core.load(image_of(input), "fuzz.img"), core.output(), opts) end)
       end
     end,
+    text_read = function(input)
+      local out = core.output()
+      if pcall(core.text_read, input, out, "fuzz.txt") then
+        local x = core.load(out:finish(), "fuzz.img")
+        local text = core.output()
+        core.text_write(x, text, { nice = true })
+        core.text_read(text:finish(), core.output(), "again.txt")
+      else
+        out:abort()
+      end
+    end,
     json_read = function(input)
       local out = core.output()
       if pcall(core.json_read, input, out, "fuzz.json") then
@@ -450,8 +529,8 @@ describe("the matrix", function()
   it("has as many checks as cases times ways", function()
     -- images: 6 ways each (load, open, decode new, decode existing, show,
     -- info); JSON: 4 ways each (string, file, encode new, encode existing)
-    assert.are.equal(#IMAGES * 6 + #JSONS * 4 + 2, checks)
-    print(("\nbad-input matrix: %d image cases x 6 + %d JSON cases x 4 + 2 huge = %d checks")
-      :format(#IMAGES, #JSONS, checks))
+    assert.are.equal(#IMAGES * 6 + #JSONS * 4 + #TEXTS * 3 + 2, checks)
+    print(("\nbad-input matrix: %d image cases x 6 + %d JSON cases x 4 + %d text cases x 3"
+      .. " + 2 huge = %d checks"):format(#IMAGES, #JSONS, #TEXTS, checks))
   end)
 end)

@@ -891,6 +891,9 @@ static const luaL_Reg core_functions[] = {
 	{ "json_entry", lcrit_json_entry },
 	{ "json_read", lcrit_json_read },
 	{ "quopri", lcrit_quopri },
+	{ "text_write", lcrit_text_write },
+	{ "text_read", lcrit_text_read },
+	{ "input_format", lcrit_input_format },
 	{ NULL, NULL },
 };
 

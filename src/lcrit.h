@@ -68,4 +68,9 @@ int lcrit_json_write(lua_State *L); /* core.json_write(index, output, opts) */
 int lcrit_json_entry(lua_State *L); /* core.json_entry(index, i, opts) -> string */
 int lcrit_json_read(lua_State *L);
 int lcrit_quopri(lua_State *L);	    /* core.quopri(bytes) -> quoted-printable */  /* core.json_read(input, output [, name]) -> magic, count */
+/* Text format (ljson_write.c, ljson_read.c). */
+int lcrit_text_write(lua_State *L);   /* core.text_write(index, output, {nice=}) */
+int lcrit_text_read(lua_State *L);    /* core.text_read(text, output [, name]) -> magic, count */
+int lcrit_input_format(lua_State *L); /* core.input_format(file or string) -> "txt" | "json" */
+
 #endif

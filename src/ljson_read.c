@@ -6,6 +6,7 @@
 #include <lualib.h>
 
 #include "json_read.h"
+#include "text_read.h"
 #include "lcrit.h"
 
 #define READER_MT "crit.JsonReader"
@@ -90,6 +91,56 @@ int lcrit_json_read(lua_State *L)
 	lcrit_output_check(L, o);
 	if (rc)
 		return lcrit_raise(L, given ? given : name, &err);
+	lua_pushstring(L, res.type->name);
+	lua_pushinteger(L, (lua_Integer)res.entries);
+	return 2;
+}
+
+/* core.input_format(input) -> "txt" or "json": how a document to encode
+ * starts (its first byte that is not white space is '#' for text). A file
+ * loses its leading white space, nothing else: the byte looked at is put
+ * back, so a pipe can still be read from the start of the document. */
+int lcrit_input_format(lua_State *L)
+{
+	luaL_Stream *f;
+	size_t len;
+	const char *s;
+	int c;
+
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		s = lua_tolstring(L, 1, &len);
+		lua_pushstring(L, text_read_detect((const uint8_t *)s, len) ? "txt" : "json");
+		return 1;
+	}
+	f = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+	if (!f->closef)
+		luaL_argerror(L, 1, "file is closed");
+	do
+		c = getc(f->f);
+	while (c == ' ' || c == '\t' || c == '\n' || c == '\r');
+	if (c != EOF)
+		ungetc(c, f->f);
+	lua_pushstring(L, c == '#' ? "txt" : "json");
+	return 1;
+}
+
+/* core.text_read(text, output [, name]) -> magic, number of entries.
+ * text: the whole document, as text_write writes it. Errors raise
+ * "NAME: line L, column C: #N.path: what". */
+int lcrit_text_read(lua_State *L)
+{
+	size_t len;
+	const char *text = luaL_checklstring(L, 1, &len);
+	struct output *o = lcrit_check_output(L, 2);
+	const char *name = luaL_optstring(L, 3, "(string)");
+	struct text_read_result res;
+	struct crit_error err;
+	int rc;
+
+	rc = text_read_image((const uint8_t *)text, len, &o->buf, &res, &err);
+	lcrit_output_check(L, o);
+	if (rc)
+		return lcrit_raise(L, name, &err);
 	lua_pushstring(L, res.type->name);
 	lua_pushinteger(L, (lua_Integer)res.entries);
 	return 2;

@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 
 #include "json_write.h"
+#include "text_write.h"
 #include "lcrit.h"
 #include "msg.h"
 
@@ -129,6 +130,33 @@ int lcrit_json_entry(lua_State *L)
 		return lcrit_raise(L, x->name, &err);
 	lua_pushlstring(L, (const char *)b->data, b->len);
 	buf_free(b);
+	lua_pushinteger(L, (lua_Integer)st.unknown_fields);
+	return 2;
+}
+
+/* core.text_write(index, output, {nice=}) -> entries, unknown fields
+ * (written by number). Like json_write: one pass, pages let go behind. */
+int lcrit_text_write(lua_State *L)
+{
+	struct index *x = check_image(L, 1);
+	struct output *o = lcrit_check_output(L, 2);
+	struct text_write_opts opts = { 0, drop_consumed, NULL };
+	struct text_write_stats st;
+	struct crit_error err;
+	struct consumed done = { x, 0 };
+
+	if (!lua_isnoneornil(L, 3)) {
+		luaL_checktype(L, 3, LUA_TTABLE);
+		opts.nice = flag(L, 3, "nice");
+	}
+	opts.ctx = &done;
+	crit_error_clear(&err);
+	if (text_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err)) {
+		lcrit_output_check(L, o);
+		return lcrit_raise(L, x->name, &err);
+	}
+	lcrit_output_check(L, o);
+	lua_pushinteger(L, (lua_Integer)st.entries);
 	lua_pushinteger(L, (lua_Integer)st.unknown_fields);
 	return 2;
 }

@@ -3,13 +3,25 @@
 -- value. Fast on untouched images: whole files, then each entry's raw bytes,
 -- are compared first; only entries whose bytes differ are decoded.
 --
+-- What belongs together is paired before it is compared, so that a removal
+-- is one change and two dumps of the same program differ only where they
+-- do: entries by their identity (diff.KEYS: a file by its id, an fd by its
+-- number, a pagemap entry by its address ...), list elements the same way
+-- (diff.LIST_KEYS: an mm's VMAs by their start), and the tasks of two dumps
+-- by pid, or, when the pids differ, by their place in the process tree and
+-- their comm; then each task's images (core-PID, mm-PID, fdinfo-N,
+-- pages-N ...) are compared with its partner's.
+--
 --   local changes = diff.dirs("dump", "dump.new")    -- paths or crit.dir objects
 --   for _, c in ipairs(changes) do print(diff.format(c)) end
 --   local changes = diff.images(img_a, img_b, "core-1")  -- crit images
 --
 -- A change is a table:
---   image   the image name, without ".img" ("core-1", "stats-dump").
---   what    "added"    the image (or, with entry, the entry) is only in b;
+--   image   the image name, without ".img" ("core-1", "stats-dump"); when
+--           the images of a task have other names in b, "core-30956/8139"
+--           and image_b is b's name ("core-8139").
+--   what    "added"    the image (or, with entry, the entry; with path too,
+--                      the list element) is only in b;
 --           "removed"  it is only in a;
 --           "changed"  a field: path, old, new (old or new is nil when the
 --                      field is absent on that side);
@@ -21,23 +33,140 @@
 --                      order): old, new are the message sizes;
 --           "bytes"    a raw image (pages-N, tarballs) differs: old, new are
 --                      the sizes, offset the first byte that differs;
---           "header"   the image's header: path "magic" or "version".
---   entry   the entry's position, 1-based as img[k] (nil for a whole image).
---   path    the field: "tc.comm", "vmas[3].start" (1-based list indexes).
+--           "header"   the image's header: path "magic" or "version";
+--           "task"     (image "pstree") a task has another pid in b: old,
+--                      new are the pids, comm its name.
+--   entry   the entry's position, 1-based as img[k] (nil for a whole image):
+--           in a, or in b for an entry only in b; entry_b its position in
+--           b when that is another.
+--   key     how the entry (or list element) was paired: a list of
+--           { field, value }, as { { "fd", 3 } }; nil when by position.
+--   path    the field: "tc.comm", "vmas[3].start" (1-based list indexes,
+--           of a's list; of b's for an element only in b).
 --   old, new  the values as Lua has them: 64-bit integers keep their bits
 --           (see diff.value for how they are printed).
 -- Changes come sorted by image name, then entry, then path.
 local crit = require "crit"
 local dirlib = require "crit.dir"
+local layout = require "crit.layout"
+local json = require "crit.json"
 
-local ipairs, pairs, type, tostring, math_type, error =
-  ipairs, pairs, type, tostring, math.type, error
+local ipairs, pairs, next, type, tostring, tonumber, math_type, error, pcall =
+  ipairs, pairs, next, type, tostring, tonumber, math.type, error, pcall
 local string_format, string_byte, string_sub = string.format, string.byte, string.sub
 local table_sort, table_concat = table.sort, table.concat
 local io_open = io.open
 local u64 = crit.u64
 
 local diff = {}
+
+---------------------------------------------------------------------------
+-- Identity: what pairs entries, list elements and images.
+
+--- diff.KEYS[magic] -> the fields that name an entry of an image of that
+--- type (dotted for a nested field): entries with the same values are the
+--- same thing, wherever they are. Types not here are paired by position.
+--- Where several entries share a key (sk-queues: the packets of a socket),
+--- they pair in their order.
+--- `moves = true`: the key is an address, which moves from run to run;
+--- elements left unpaired pair in their order (see pair_lists).
+diff.KEYS = {
+  PSTREE = { "pid" }, FDINFO = { "fd" },
+  PAGEMAP = { "vaddr", moves = true }, VMAS = { "start", moves = true },
+  -- files, in files.img and in the per-type images of older dumps
+  FILES = { "id" }, REG_FILES = { "id" }, EXT_FILES = { "id" }, PIPES = { "id" },
+  FIFO = { "id" }, EVENTFD_FILE = { "id" }, EVENTPOLL_FILE = { "id" }, SIGNALFD = { "id" },
+  INOTIFY_FILE = { "id" }, FANOTIFY_FILE = { "id" }, TTY_FILES = { "id" }, NS_FILES = { "id" },
+  TUNFILE = { "id" }, TIMERFD = { "id" }, BPFMAP_FILE = { "id" }, PIDFD = { "id" },
+  PACKETSK = { "id" }, EVENTPOLL_TFD = { "id", "tfd" }, INOTIFY_WD = { "id", "wd" },
+  FANOTIFY_MARK = { "id" }, MEMFD_INODE = { "inode_id" },
+  -- sockets by inode
+  UNIXSK = { "ino" }, INETSK = { "ino" }, NETLINK_SK = { "ino" },
+  -- data that follows a file or a socket
+  PIPES_DATA = { "pipe_id" }, FIFO_DATA = { "pipe_id" }, SK_QUEUES = { "id_for" },
+  TTY_INFO = { "id" }, TTY_DATA = { "tty_id" }, REMAP_FPATH = { "orig_id" },
+  -- namespaces
+  MNTS = { "mnt_id" }, NETDEV = { "ifindex" },
+  IPCNS_SHM = { "desc.id" }, IPCNS_SEM = { "desc.id" }, IPCNS_MSG = { "desc.id" },
+}
+
+--- diff.LIST_KEYS[field] -> the fields that name an element of a repeated
+--- field of that name, inside an entry: the VMAs of an mm by their start.
+diff.LIST_KEYS = { vmas = { "start", moves = true } }
+
+--- diff.TASK_IMAGES[kind] -> whether images of that kind are named after a
+--- task or thread id ("core-30956"): paired through the task pairing.
+diff.TASK_IMAGES = {
+  core = true, fs = true, ids = true, mm = true, pagemap = true, vmas = true, creds = true,
+  sigacts = true, itimers = true, ["posix-timers"] = true, rlimit = true, ["signal-p"] = true,
+  ["signal-s"] = true,
+}
+
+local function field_at(t, dotted)
+  for part in dotted:gmatch("[^.]+") do
+    if type(t) ~= "table" then return nil end
+    t = t[part]
+  end
+  return t
+end
+
+-- The key of t under the fields, as a list of { field, value } and as a
+-- string to index by; nil when a field is missing.
+local function key_of(t, fields)
+  local key, words = {}, {}
+  for i, f in ipairs(fields) do
+    local v = field_at(t, f)
+    if v == nil or type(v) == "table" then return nil end
+    key[i] = { f, v }
+    words[i] = type(v) .. ":" .. tostring(v)
+  end
+  return key, table_concat(words, "\0")
+end
+
+-- Pair the elements of two lists: calls same(i, j, key) for each pair,
+-- only_a(i, key) and only_b(j, key) for the others, a's first. key_a(i),
+-- key_b(j) -> the element's key (list, string), or nil: by position.
+-- `moves`: the keys are addresses, which move from run to run (ASLR):
+-- when as many elements of each side are left unpaired, they pair in
+-- their order, and their fields say what moved.
+local function pair_lists(na, nb, key_a, key_b, same, only_a, only_b, moves)
+  local index, taken, seen = {}, {}, {}
+  local function occurrence(k, key_at)
+    local key, str = key_at(k)
+    str = str or "#" .. k
+    local n = (seen[str] or 0) + 1
+    seen[str] = n
+    return key, str .. "\0" .. n
+  end
+  for j = 1, nb do
+    local _, str = occurrence(j, key_b)
+    index[str] = j
+  end
+  seen = {}
+  local left_a, keys_a, partner = {}, {}, {}
+  for i = 1, na do
+    local key, str = occurrence(i, key_a)
+    keys_a[i] = key
+    local j = index[str]
+    if j then
+      taken[j], partner[i] = true, j
+    else
+      left_a[#left_a + 1] = i
+    end
+  end
+  local left_b = {}
+  for j = 1, nb do
+    if not taken[j] then left_b[#left_b + 1] = j end
+  end
+  if moves and #left_a > 0 and #left_a == #left_b then
+    for n, i in ipairs(left_a) do partner[i] = left_b[n] end
+    left_b = {}
+  end
+  for i = 1, na do
+    if partner[i] then same(i, partner[i], keys_a[i]) else only_a(i, keys_a[i]) end
+  end
+  for _, j in ipairs(left_b) do only_b(j, (key_b(j))) end
+end
 
 ---------------------------------------------------------------------------
 -- Decoded entries, field by field.
@@ -68,18 +197,41 @@ local function join(path, k)
   return path .. "." .. k
 end
 
+local function is_list(t)
+  return type(t) == "table" and (t[1] ~= nil or next(t) == nil)
+end
+
 -- Walk a and b together and call found(path, old, new) at every leaf that
--- differs. The payload ("extra" of the entry itself) is compared as bytes
--- elsewhere.
-local function walk(a, b, path, found, top)
+-- differs, and found(path, nil, nil, what, key) for a list element only in
+-- one side. The payload ("extra" of the entry itself) is compared as bytes
+-- elsewhere. `name`: the field a and b are the value of.
+local walk
+
+local function walk_keyed_list(a, b, path, found, fields)
+  pair_lists(#a, #b,
+    function(i) return key_of(a[i], fields) end,
+    function(j) return key_of(b[j], fields) end,
+    function(i, j) walk(a[i], b[j], join(path, i), found) end,
+    function(i, key) found(join(path, i), nil, nil, "removed", key) end,
+    function(j, key) found(join(path, j), nil, nil, "added", key) end,
+    fields.moves)
+end
+
+walk = function(a, b, path, found, top, name)
   if type(a) == "table" or type(b) == "table" then
     if type(a) ~= type(b) and a ~= nil and b ~= nil then
       found(path, a, b)
       return
     end
+    local fields = name and diff.LIST_KEYS[name]
+    if fields and is_list(a) and is_list(b) then
+      walk_keyed_list(a, b, path, found, fields)
+      return
+    end
     for _, k in ipairs(sorted_keys(a, b)) do
       if not (top and k == "extra") then
-        walk(a and a[k], b and b[k], join(path, k), found)
+        walk(a and a[k], b and b[k], join(path, k), found, false,
+          math_type(k) == "integer" and name or k)
       end
     end
     return
@@ -88,11 +240,12 @@ local function walk(a, b, path, found, top)
 end
 
 --- entries(a, b) -> list of { path=, old=, new= }: every leaf field of two
---- decoded entries that differs (the payload, "extra", left out).
+--- decoded entries that differs (the payload, "extra", left out); list
+--- elements only in one side (diff.LIST_KEYS) as { path=, what=, key= }.
 function diff.entries(a, b)
   local list = {}
-  walk(a, b, "", function(path, old, new)
-    list[#list + 1] = { path = path, old = old, new = new }
+  walk(a, b, "", function(path, old, new, what, key)
+    list[#list + 1] = { path = path, old = old, new = new, what = what, key = key }
   end, true)
   return list
 end
@@ -134,43 +287,207 @@ local function raw_images(a, b, name, out)
   if sa ~= sb then out[#out + 1] = { image = name, what = "bytes", old = sa, new = sb, offset = n } end
 end
 
---- images(a, b [, name]) -> list of changes from image a to image b (crit
---- images, as crit.open gives them, edited or not). name labels the
---- changes (default: "image").
-function diff.images(a, b, name, out)
+--- diff.PID_FIELDS[magic] -> the fields of entries of that type that hold
+--- a task's id: compared through the task pairing, so that a task with
+--- another pid in b is not a change there.
+diff.PID_FIELDS = {
+  PSTREE = { "pid", "ppid", "pgid", "sid", "threads" },
+  FILE_LOCKS = { "pid" },
+}
+
+-- A copy of entry e of a with its task ids as b has them (tids: tid in a
+-- -> tid in b).
+local function with_tids(e, fields, tids)
+  local r = {}
+  for k, v in pairs(e) do r[k] = v end
+  for _, f in ipairs(fields) do
+    local v = r[f]
+    if math_type(v) == "integer" then
+      r[f] = tids[v] or v
+    elseif type(v) == "table" then
+      local list = {}
+      for i, t in ipairs(v) do list[i] = tids[t] or t end
+      r[f] = list
+    end
+  end
+  return r
+end
+
+-- Entry k of image img as compared: a's task ids renamed to b's.
+local function entry_of(img, k, ctx)
+  local e = img:entry(k)
+  local fields = ctx and ctx.tids and diff.PID_FIELDS[img.magic]
+  if fields and e then return with_tids(e, fields, ctx.tids) end
+  return e
+end
+
+-- Compare entry i of a with entry j of b (keyed: how they were paired).
+local function compare_entries(a, b, i, j, name, out, ctx, key)
+  local ma, pa = a:raw(i)
+  local mb, pb = b:raw(j)
+  local base = { image = name, image_b = ctx and ctx.image_b, entry = i,
+    entry_b = i ~= j and j or nil, key = key }
+  local function add(fields)
+    local c = {}
+    for k, v in pairs(base) do c[k] = v end
+    for k, v in pairs(fields) do c[k] = v end
+    out[#out + 1] = c
+  end
+  local renamed = ctx and ctx.tids and diff.PID_FIELDS[a.magic]
+  if ma ~= mb or renamed then
+    local before = #out
+    walk(entry_of(a, i, ctx), b:entry(j), "", function(path, old, new, what, ekey)
+      add({ what = what or "changed", path = path, old = old, new = new, key = ekey or key })
+    end, true)
+    if #out == before and ma ~= mb and not renamed then
+      add({ what = "encoding", old = #ma, new = #mb })
+    end
+  end
+  if pa ~= pb then add({ what = "payload", old = #pa, new = #pb }) end
+end
+
+-- Whether pairing by position gives the same pairs as the keys would: the
+-- same number of entries, and the entries whose bytes differ have the
+-- same key. Then huge images that differ in a few entries decode those.
+local function positions_agree(a, b, fields, ctx)
+  local n = #a
+  if n ~= #b then return false end
+  for k = 1, n do
+    if a:raw(k) ~= b:raw(k) then
+      local _, ka = key_of(entry_of(a, k, ctx), fields)
+      local _, kb = key_of(b:entry(k), fields)
+      if ka ~= kb then return false end
+    end
+  end
+  return true
+end
+
+--- images(a, b [, name [, out [, ctx]]]) -> list of changes from image a to
+--- image b (crit images, as crit.open gives them, edited or not). name
+--- labels the changes (default: "image"); out: a list to append them to.
+--- Entries are paired by diff.KEYS. ctx (from diff.dirs): tids, the task
+--- pairing, and image_b, b's name of the image.
+function diff.images(a, b, name, out, ctx)
   name = name or "image"
   out = out or {}
+  local image_b = ctx and ctx.image_b
   if a.magic ~= b.magic then
-    out[#out + 1] = { image = name, what = "header", path = "magic", old = a.magic, new = b.magic }
+    out[#out + 1] = { image = name, image_b = image_b, what = "header", path = "magic",
+      old = a.magic, new = b.magic }
     return out
   end
   if a.raw_image or b.raw_image then
     raw_images(a, b, name, out)
+    if image_b and out[#out] and out[#out].image == name then out[#out].image_b = image_b end
     return out
   end
   if a.version ~= b.version then
-    out[#out + 1] = { image = name, what = "header", path = "version", old = a.version, new = b.version }
+    out[#out + 1] = { image = name, image_b = image_b, what = "header", path = "version",
+      old = a.version, new = b.version }
   end
+  local fields = diff.KEYS[a.magic]
   local na, nb = #a, #b
-  for k = 1, na < nb and na or nb do
-    local ma, pa = a:raw(k)
-    local mb, pb = b:raw(k)
-    if ma ~= mb then
-      local before = #out
-      walk(a:entry(k), b:entry(k), "", function(path, old, new)
-        out[#out + 1] = { image = name, entry = k, what = "changed", path = path, old = old, new = new }
-      end, true)
-      if #out == before then
-        out[#out + 1] = { image = name, entry = k, what = "encoding", old = #ma, new = #mb }
+  if a.magic == "PAGEMAP" and na > 0 and nb > 0 then
+    -- the head first, by position; the entries by address after it
+    compare_entries(a, b, 1, 1, name, out, ctx)
+  end
+  if not fields or positions_agree(a, b, fields, ctx) then
+    for k = (a.magic == "PAGEMAP" and 2 or 1), na < nb and na or nb do
+      compare_entries(a, b, k, k, name, out, ctx)
+    end
+    for k = nb + 1, na do out[#out + 1] = { image = name, image_b = image_b, entry = k, what = "removed" } end
+    for k = na + 1, nb do out[#out + 1] = { image = name, image_b = image_b, entry = k, what = "added" } end
+    return out
+  end
+  local first = a.magic == "PAGEMAP" and 1 or 0
+  pair_lists(na - first, nb - first,
+    function(i) return key_of(entry_of(a, i + first, ctx), fields) end,
+    function(j) return key_of(b:entry(j + first), fields) end,
+    function(i, j, key) compare_entries(a, b, i + first, j + first, name, out, ctx, key) end,
+    function(i, key)
+      out[#out + 1] = { image = name, image_b = image_b, entry = i + first, what = "removed", key = key }
+    end,
+    function(j, key)
+      out[#out + 1] = { image = name, image_b = image_b, entry = j + first, what = "added", key = key }
+    end,
+    fields.moves)
+  return out
+end
+
+---------------------------------------------------------------------------
+-- Tasks: which task of b each task of a is.
+
+local function comm_of(t)
+  local ok, comm = pcall(function() return t.comm end)
+  return ok and comm or nil
+end
+
+-- Pair the tasks of the two trees by their place and comm: the roots in
+-- order, then the children of each pair, each with the next child of the
+-- partner that has its comm. Breadth first: no recursion on a deep tree.
+local function pair_by_tree(ta, tb, partner)
+  local used = {}
+  local queue, head = { { ta.roots or {}, tb.roots or {} } }, 1
+  while queue[head] do
+    local la, lb = queue[head][1], queue[head][2]
+    head = head + 1
+    local from = 1
+    for _, x in ipairs(la) do
+      local cx = comm_of(x)
+      for j = from, #lb do
+        local y = lb[j]
+        if not used[y] and comm_of(y) == cx then
+          partner[x], used[y] = y, true
+          from = j + 1
+          queue[#queue + 1] = { x.children or {}, y.children or {} }
+          break
+        end
       end
     end
-    if pa ~= pb then
-      out[#out + 1] = { image = name, entry = k, what = "payload", old = #pa, new = #pb }
+  end
+  return used
+end
+
+--- tasks(a, b) -> { [task of a] = task of b }, and tids: { [tid in a] =
+--- tid in b } for the threads of the pairs whose ids differ (nil when none
+--- does). By pid when both dumps have the same pids; otherwise by the
+--- place in the tree and the comm, then by pid for what is left. nil when
+--- a dump has no process tree (a directory of a few images).
+function diff.tasks(a, b)
+  local oka, ta = pcall(a.tasks, a)
+  local okb, tb = pcall(b.tasks, b)
+  if not (oka and okb and ta and tb) then return nil end
+  local by_pid = {}
+  for _, t in ipairs(tb) do by_pid[t.pid] = t end
+  local same = #ta == #tb
+  for _, t in ipairs(ta) do
+    if not by_pid[t.pid] then same = false end
+  end
+  local partner = {}
+  if same then
+    for _, t in ipairs(ta) do partner[t] = by_pid[t.pid] end
+  else
+    local used = pair_by_tree(ta, tb, partner)
+    for _, t in ipairs(ta) do
+      local y = by_pid[t.pid]
+      if not partner[t] and y and not used[y] then partner[t], used[y] = y, true end
     end
   end
-  for k = nb + 1, na do out[#out + 1] = { image = name, entry = k, what = "removed" } end
-  for k = na + 1, nb do out[#out + 1] = { image = name, entry = k, what = "added" } end
-  return out
+  local tids
+  for x, y in pairs(partner) do
+    local xs, ys = x.threads or { x.pid }, y.threads or { y.pid }
+    if x.pid ~= y.pid then
+      tids = tids or {}
+      tids[x.pid] = y.pid
+    end
+    for i, tid in ipairs(xs) do
+      if ys[i] and ys[i] ~= tid then
+        tids = tids or {}
+        tids[tid] = ys[i]
+      end
+    end
+  end
+  return partner, tids
 end
 
 ---------------------------------------------------------------------------
@@ -211,34 +528,107 @@ local function image_path(d, name)
   return d:path_of(name)
 end
 
+-- A field of the first entry of an image, or nil (absent, corrupt).
+local function head_field(d, name, field)
+  local ok, v = pcall(function()
+    if not d:has(name) then return nil end
+    local e = d:image(name):entry(1)
+    return e and e[field]
+  end)
+  return ok and v or nil
+end
+
+-- The names in b of the images of a that belong to a task whose ids
+-- differ: core-PID and the like by the task pairing, fdinfo-N by the
+-- tasks' ids.files_id, pages-N by their pagemaps' pages_id.
+local function renamed_images(a, b, names_a, partner, tids)
+  local rename = {}
+  for _, n in ipairs(names_a) do
+    local kind, id = layout.kind(n)
+    local tid = id and id:find("^%d+$") and tonumber(id)
+    if diff.TASK_IMAGES[kind] and tid and tids and tids[tid] then
+      rename[n] = kind .. "-" .. tids[tid]
+    end
+  end
+  for x, y in pairs(partner) do
+    local fa = head_field(a, "ids-" .. x.pid, "files_id")
+    local fb = head_field(b, "ids-" .. y.pid, "files_id")
+    if fa and fb and fa ~= fb then rename["fdinfo-" .. fa] = "fdinfo-" .. fb end
+    local pa = head_field(a, "pagemap-" .. x.pid, "pages_id")
+    local pb = head_field(b, "pagemap-" .. y.pid, "pages_id")
+    if pa and pb and pa ~= pb then rename["pages-" .. pa] = "pages-" .. pb end
+  end
+  return rename
+end
+
+-- "core-30956/8139": a's name, and b's id when b names it otherwise.
+local function pair_label(na, nb)
+  if na == nb then return na end
+  local _, id = layout.kind(nb)
+  return na .. "/" .. (id or nb)
+end
+
+-- The pids that changed, a "task" change each, in a's pstree order.
+local function task_changes(a, partner, out)
+  local ok, ta = pcall(a.tasks, a)
+  if not ok or not ta then return end
+  for _, t in ipairs(ta) do
+    local y = partner[t]
+    if y and y.pid ~= t.pid then
+      out[#out + 1] = { image = "pstree", what = "task", old = t.pid, new = y.pid, comm = comm_of(t) }
+    end
+  end
+end
+
 --- dirs(a, b) -> list of changes from dump a to dump b (paths or crit.dir
---- objects; a missing directory raises). Images that are only in one side
---- are "added" or "removed"; the others are compared as files, then as
---- images with diff.images when their bytes differ. A dir object is taken
---- as it is in memory: images edited in it, or set and removed with
---- d:set_image, count (crit.transform's --dry-run diffs the original
---- against the transformed object before anything is written).
+--- objects; a missing directory raises). Tasks are paired (diff.tasks) and
+--- their images with them; images that are only in one side are "added"
+--- or "removed"; the others are compared as files, then as images with
+--- diff.images when their bytes differ. A dir object is taken as it is in
+--- memory: images edited in it, or set and removed with d:set_image, count
+--- (crit.transform's --dry-run diffs the original against the transformed
+--- object before anything is written).
 function diff.dirs(a, b)
   a, b = open_dir(a), open_dir(b)
-  local in_a, in_b, names = {}, {}, {}
-  for _, n in ipairs(a:names()) do in_a[n] = true; names[#names + 1] = n end
-  for _, n in ipairs(b:names()) do
-    in_b[n] = true
-    if not in_a[n] then names[#names + 1] = n end
+  local names_a, names_b = a:names(), b:names()
+  local in_b = {}
+  for _, n in ipairs(names_b) do in_b[n] = true end
+  local partner, tids = diff.tasks(a, b)
+  local rename = partner and renamed_images(a, b, names_a, partner, tids) or {}
+  -- Renamed images claim their partner first: b's core-P may be the
+  -- partner of a's core-Q while a's core-P pairs with another.
+  local pair, claimed = {}, {}
+  for _, n in ipairs(names_a) do
+    local t = rename[n]
+    if t and in_b[t] and not claimed[t] then pair[n], claimed[t] = t, true end
   end
-  table_sort(names)
+  for _, n in ipairs(names_a) do
+    if not pair[n] and not rename[n] and in_b[n] and not claimed[n] then
+      pair[n], claimed[n] = n, true
+    end
+  end
+  local jobs = {}
+  for _, n in ipairs(names_a) do jobs[#jobs + 1] = { n, pair[n] and "same" or "removed", pair[n] } end
+  for _, n in ipairs(names_b) do
+    if not claimed[n] then jobs[#jobs + 1] = { n, "added" } end
+  end
+  table_sort(jobs, function(x, y)
+    if x[1] ~= y[1] then return x[1] < y[1] end
+    return x[2] < y[2]
+  end)
   local out = {}
-  for _, name in ipairs(names) do
-    if not in_b[name] then
-      out[#out + 1] = { image = name, what = "removed" }
-    elseif not in_a[name] then
-      out[#out + 1] = { image = name, what = "added" }
+  if partner then task_changes(a, partner, out) end
+  for _, job in ipairs(jobs) do
+    local name, what, nb = job[1], job[2], job[3]
+    if what ~= "same" then
+      out[#out + 1] = { image = name, what = what }
     else
-      local pa, pb = image_path(a, name), image_path(b, name)
+      local pa, pb = image_path(a, name), image_path(b, nb)
       if not (pa and pb and same_file(pa, pb)) then
         local ia = assert(a:image(name))
-        local ib = assert(b:image(name))
-        diff.images(ia, ib, name, out)
+        local ib = assert(b:image(nb))
+        diff.images(ia, ib, pair_label(name, nb), out,
+          { tids = tids, image_b = nb ~= name and nb or nil })
       end
     end
   end
@@ -277,15 +667,29 @@ function diff.value(v)
   return tostring(v)
 end
 
+-- " (fd 3)", " (id 5, tfd 2)": how an entry or element was paired.
+local function key_text(key)
+  if not key then return "" end
+  local words = {}
+  for i, kv in ipairs(key) do words[i] = kv[1] .. " " .. diff.value(kv[2]) end
+  return " (" .. table_concat(words, ", ") .. ")"
+end
+
 --- format(change) -> one line: "IMAGE[ENTRY] PATH: OLD -> NEW",
 --- "IMAGE: only in b", "IMAGE[ENTRY]: payload N bytes -> M bytes", ...
 function diff.format(c)
   local where = c.image .. (c.entry and "[" .. c.entry .. "]" or "")
   local w = c.what
-  if w == "added" then
-    return where .. (c.entry and ": entry only in the second" or ": only in the second")
+  if (w == "added" or w == "removed") and c.path then
+    return string_format("%s %s%s: only in the %s", where, c.path, key_text(c.key),
+      w == "added" and "second" or "first")
+  elseif w == "added" then
+    return where .. key_text(c.key) .. (c.entry and ": entry only in the second" or ": only in the second")
   elseif w == "removed" then
-    return where .. (c.entry and ": entry only in the first" or ": only in the first")
+    return where .. key_text(c.key) .. (c.entry and ": entry only in the first" or ": only in the first")
+  elseif w == "task" then
+    return string_format("%s: task %d%s is %d in the second", c.image, c.old,
+      c.comm and " (" .. c.comm .. ")" or "", c.new)
   elseif w == "payload" then
     return string_format("%s: payload differs (%d bytes -> %d bytes)", where, c.old, c.new)
   elseif w == "encoding" then
@@ -301,6 +705,156 @@ function diff.text(changes)
   local lines = {}
   for i, c in ipairs(changes) do lines[i] = diff.format(c) end
   return #lines > 0 and table_concat(lines, "\n") .. "\n" or ""
+end
+
+---------------------------------------------------------------------------
+-- Summary: alike changes on one line.
+
+-- The name a's side gives an image ("core-30956" of "core-30956/8139"),
+-- and its kind with a star for the id ("core-*").
+local function star_image(label)
+  local name = label:match("^[^/]+")
+  local kind, id = layout.kind(name)
+  return id and kind .. "-*" or name
+end
+
+local function star_path(path)
+  return (path:gsub("%[%d+%]", "[*]"))
+end
+
+local NOUNS = {
+  changed = "changes", added = "only in the second", removed = "only in the first",
+  task = "tasks with another pid", payload = "payloads differ", bytes = "raw images differ",
+  encoding = "encoded differently", header = "headers differ",
+}
+
+-- What a group of alike changes has in common: "core-*[1] thread_info.gpregs.ip".
+local function pattern_label(group)
+  local first = group[1]
+  local image, entry, path = first.image, first.entry, first.path
+  for _, c in ipairs(group) do
+    if c.image ~= image then image = star_image(first.image) end
+    if c.entry ~= entry then entry = "*" end
+    if c.path ~= path then path = star_path(first.path) end
+  end
+  return image .. (entry and "[" .. entry .. "]" or "") .. (path and " " .. path or "")
+end
+
+-- Group changes by key(c) (nil: no group); a group of more than `limit`
+-- becomes one line, line(group), where its first member was; the others
+-- go to rest(c), in their order.
+local function grouped(changes, key, limit, line, rest)
+  local groups = {}
+  for _, c in ipairs(changes) do
+    local k = key(c)
+    if k then
+      local g = groups[k] or {}
+      groups[k] = g
+      g[#g + 1] = c
+    end
+  end
+  local out, done = {}, {}
+  for _, c in ipairs(changes) do
+    local k = key(c)
+    local g = k and groups[k]
+    if g and #g > limit then
+      if not done[k] then
+        done[k] = true
+        out[#out + 1] = line(g)
+      end
+    else
+      out[#out + 1] = rest(c)
+    end
+  end
+  return out
+end
+
+local function parent_path(path)
+  return path:match("^(.*)%.[^.%[]+$") or ""
+end
+
+--- summary(changes [, limit]) -> text, as diff.text but shorter: more than
+--- `limit` (default 3) changes that differ only in the image's id, the
+--- entry or list indexes ("core-*[1] thread_info.fpregs.xsave.hi16_zmm[*]",
+--- "pagemap-30956/8139[*]: 12 only in the first") are one line, with the
+--- count and the first of them; then more than `limit` fields changed in
+--- one message are one line ("core-1[1] thread_info.gpregs.{bp,ip,sp,...}").
+--- `crit.lua diff` prints this; --all prints diff.text, --json every change.
+function diff.summary(changes, limit)
+  limit = limit or 3
+  local function alike(c)
+    return table_concat({ c.what, star_image(c.image), c.entry and "E" or "",
+      c.path and star_path(c.path) or "" }, "\0")
+  end
+  local lines = grouped(changes, alike, limit, function(g)
+    return string_format("%s: %d %s, first: %s", pattern_label(g), #g, NOUNS[g[1].what] or g[1].what,
+      diff.format(g[1]))
+  end, function(c) return c end)
+  -- what is left: fields of one message, one line per message
+  local function sibling(c)
+    if type(c) ~= "table" or c.what ~= "changed" then return nil end
+    return table_concat({ c.image, tostring(c.entry), parent_path(c.path) }, "\0")
+  end
+  lines = grouped(lines, sibling, limit, function(g)
+    local names = {}
+    for i, c in ipairs(g) do names[i] = c.path:sub(#parent_path(c.path) + (parent_path(c.path) == "" and 1 or 2)) end
+    local parent = parent_path(g[1].path)
+    return string_format("%s[%d] %s{%s}: %d changes", g[1].image, g[1].entry,
+      parent == "" and "" or parent .. ".", table_concat(names, ","), #g)
+  end, function(c) return type(c) == "table" and diff.format(c) or c end)
+  return #lines > 0 and table_concat(lines, "\n") .. "\n" or ""
+end
+
+---------------------------------------------------------------------------
+-- JSON.
+
+-- A value as JSON: integers exact, read as diff.value reads them (signed
+-- down to -2^31, below that the uint64 with the same bits); strings as
+-- crit.json writes them; a whole message (a field that is a message on
+-- one side only) through crit.json.
+local function json_value(v)
+  if math_type(v) == "integer" then
+    if v < -0x80000000 then return u64.tostring(v) end
+    return string_format("%d", v)
+  elseif type(v) == "string" then
+    return json.string(v)
+  end
+  return json.encode(v)
+end
+
+local JSON_FIELDS = { "image", "image_b", "what", "entry", "entry_b", "key", "path", "old", "new",
+  "offset", "comm" }
+
+local function json_change(c)
+  local parts = {}
+  for _, f in ipairs(JSON_FIELDS) do
+    local v = c[f]
+    if f == "key" and v then
+      local kv = {}
+      for i, pair in ipairs(v) do kv[i] = json.string(pair[1]) .. ": " .. json_value(pair[2]) end
+      parts[#parts + 1] = '"key": {' .. table_concat(kv, ", ") .. "}"
+    elseif v ~= nil or ((f == "old" or f == "new") and c.what == "changed") then
+      parts[#parts + 1] = json.string(f) .. ": " .. (v == nil and "null" or json_value(v))
+      if (f == "old" or f == "new") and math_type(v) == "integer" and v < 0 and v >= -0x80000000 then
+        -- an int32 or a uint64 near the top: the text shows both readings
+        parts[#parts + 1] = json.string(f .. "_uint64") .. ": " .. u64.tostring(v)
+      end
+    end
+  end
+  return "{" .. table_concat(parts, ", ") .. "}"
+end
+
+--- json(changes) -> the changes as one JSON document, a change a line:
+--- {"same": false, "changes": [{"image": ..., "what": ..., ...}, ...]}.
+--- Each change has the fields of the Lua table (key as an object, a field
+--- absent on one side as null); integers are exact to 64 bits. A value
+--- from -2^31 to -1 may be an int32 or a uint64 near 2^64 (Lua does not
+--- know which): "old_uint64" or "new_uint64" gives the unsigned reading.
+function diff.json(changes)
+  local lines = {}
+  for i, c in ipairs(changes) do lines[i] = "  " .. json_change(c) end
+  if #lines == 0 then return '{"same": true, "changes": []}\n' end
+  return '{"same": false, "changes": [\n' .. table_concat(lines, ",\n") .. "\n]}\n"
 end
 
 return diff

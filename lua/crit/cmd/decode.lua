@@ -1,11 +1,11 @@
--- crit.lua decode: a CRIU image, binary, to crit's JSON.
+-- crit.lua decode: a CRIU image, binary, to crit's JSON or protobuf text format.
 local core = require "crit.core"
 local stdio = require "crit.cmd.stdio"
 
 local decode = {}
 
 local DESCRIPTION = [[
-Convert a CRIU image from binary to JSON.
+Convert a CRIU image from binary to JSON (or protobuf text format).
 
 Reads the image from IN (stdin by default) and writes it as crit's JSON to
 OUT (stdout by default): {"magic": "CORE", "entries": [...]}, one object
@@ -14,6 +14,15 @@ base64 and an entry's payload (pipe data, sockets' queues, ...) as "extra".
 The output is crit 4.2's, byte for byte; `crit.lua encode` turns it back
 into the same image bytes.
 
+With --format txt, the image is written as protobuf text format instead:
+a line "#0x54564319" (the image's magic), then for each entry a line "#N"
+and its fields as `protoc --decode` prints them; an entry's payload follows
+it on "#extra" lines, as an escaped string. --nice (or --format nice) names
+things: "#CORE", "#0 core_entry", fields indented, (criu) hex fields in
+hex, UTF-8 strings as they are. Both forms are exact, 64-bit values, bytes,
+fields unknown to the schema (by number) and the header's version included:
+`crit.lua encode` turns them back into the same image bytes.
+
 Raw images (pages-N.img, the tarballs of tmpfs mounts, ...) are not
 protobuf and cannot be decoded.]]
 
@@ -21,6 +30,7 @@ local EPILOG = [[
 Examples:
    crit.lua decode -i dump/core-1.img -o core-1.json
    crit.lua decode --pretty < dump/files.img | less
+   crit.lua decode --format txt --nice -i dump/core-1.img
    ssh host cat dump/mm-1.img | crit.lua decode
 
 Exit status: 0 on success, 1 on an error (the file is missing, the image
@@ -41,6 +51,15 @@ function decode.add_to_parser(parser)
   cmd:flag("--pretty")
     :description("Indent by 4 and show some fields in their own formats:\n"
       .. "hex addresses, flag names, dev numbers, IP addresses.")
+  cmd:option("--format")
+    :argname("FORMAT")
+    :choices({ "json", "txt", "raw", "nice" })
+    :default("json")
+    :description("json (crit's, the default) or txt (protobuf text format);\n"
+      .. "raw is txt, nice is txt --nice.")
+  cmd:flag("--nice")
+    :description("With --format txt: magic and entry types by name, fields\n"
+      .. "indented, hex fields in hex.")
 end
 
 --- run(args, opts): shared with `show`. opts: pretty, nopl.
@@ -52,7 +71,28 @@ function decode.run(input, output, pretty, nopl)
   return true
 end
 
+--- run_text(input, output, nice): the image as protobuf text format.
+function decode.run_text(input, output, nice)
+  local index = stdio.open_image(input)
+  local out <close> = stdio.output(output)
+  core.text_write(index, out, { nice = nice })
+  out:finish()
+  return true
+end
+
+-- Options that do not go together: wrong usage, exit status 2.
+local function usage(msg)
+  io.stderr:write("crit.lua decode: error: ", msg, "\n")
+  return 2
+end
+
 function decode.command(args)
+  local format = args.format
+  if format ~= "json" then
+    if args.pretty then return usage("--pretty is for JSON; text format has --nice") end
+    return decode.run_text(args["in"], args.out, args.nice or format == "nice")
+  end
+  if args.nice then return usage("--nice needs --format txt") end
   return decode.run(args["in"], args.out, args.pretty, false)
 end
 

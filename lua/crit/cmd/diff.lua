@@ -5,22 +5,37 @@ local dirlib = require "crit.dir"
 local diff = require "crit.diff"
 local stdio = require "crit.cmd.stdio"
 
-local io_open = io.open
+local io_open, io_stderr = io.open, io.stderr
+local pcall, error, type, tostring = pcall, error, type, tostring
 
 local M = {}
 
 local DESCRIPTION = [[
 Show what changed between two dumps, or between a dump and a copy that was
-edited or transformed: one line per difference.
+edited or transformed: one line per difference, alike differences summed up.
 
+What belongs together is compared together. The tasks of the two dumps are
+paired by pid, or, when the pids differ (two runs of the same program), by
+their place in the process tree and their comm; then each task's images
+(core-PID, mm-PID, pagemap-PID, fdinfo-N, pages-N ...) with its partner's,
+named "core-30956/8139" (a's name, then b's id). Entries are paired by what
+they are, not where they are: a file by its id, an fd by its number, a task
+by its pid, a pagemap entry by its address, a socket by its inode; an mm's
+VMAs by their start. Addresses that all moved (ASLR) pair in their order.
+
+   pstree: task P (COMM) is Q in the second
+                                  the task pairing, when the pids differ
    IMAGE: only in the first       an image only in DIR1 (only in the second:
                                   only in DIR2)
    IMAGE[N] PATH: OLD -> NEW      field PATH of entry N (1-based, as img[N]
                                   in Lua) changed; lists are indexed [1],
                                   [2], ...; "(absent)" is a field that is
                                   not set on that side
-   IMAGE[N]: entry only in the first / second
-                                  entries removed or appended
+   IMAGE[N] (KEY V): entry only in the first / second
+                                  an entry removed or added, once, with
+                                  what names it ("(fd 3)")
+   IMAGE[N] PATH[I] (KEY V): only in the first / second
+                                  a list element (a VMA) removed or added
    IMAGE[N]: payload differs (A bytes -> B bytes)
                                   the data after an entry (crit's "extra":
                                   pipe and socket queues, ghost files ...)
@@ -31,6 +46,14 @@ edited or transformed: one line per difference.
                                   not (unknown fields, packing, order)
    IMAGE magic: OLD -> NEW        a different kind of image (IMAGE version:
                                   a different header, "1.0" or "1.1")
+
+More than three differences that are alike (the same field of every core,
+of every VMA, entries only in one side) print as one line: the pattern
+with "*" for what varies, how many, and the first of them:
+   mm-*[1] vmas[*].start: 363 changes, first: mm-30984/8196[1] vmas[1]...
+and more than three fields of one message as one line:
+   core-1[1] thread_info.gpregs.{bp,cx,ip,sp}: 4 changes
+--all prints every line; --json every change, for jq.
 
 Images are named without ".img". Strings are quoted; bytes that are not
 printable show as <N bytes: hex>. Integers print in decimal. The images do
@@ -49,10 +72,11 @@ Examples:
    crit.lua diff dump dump.edited
    crit.lua diff -q dump dump.copy && echo same
    crit.lua diff dump/core-1.img other/core-1.img
+   crit.lua diff --json dump1 dump2 | jq '.changes[] | select(.what == "removed")'
 
-Exit status: 0 when the two are the same, 1 when they differ, 1 on an error
-(a missing directory, a corrupt image: with a message on stderr, and no
-list of differences), 2 on wrong usage.]]
+Exit status (as diff(1)): 0 when the two are the same, 1 when they differ,
+2 on trouble (a missing directory, a corrupt image: with a message on
+stderr, and no list of differences) and on wrong usage.]]
 
 function M.add_to_parser(parser)
   local cmd = parser:command("diff")
@@ -65,6 +89,10 @@ function M.add_to_parser(parser)
     :description("The second checkpoint directory (or image file).")
   cmd:flag("-q --quiet")
     :description("Print nothing: the exit status says whether they differ.")
+  cmd:flag("--all")
+    :description("A line for every change: alike changes are not summed up.")
+  cmd:flag("--json")
+    :description("Every change as JSON (exact 64-bit integers), for jq.")
 end
 
 local function is_dir(path)
@@ -79,21 +107,33 @@ local function open_image(path)
   return img
 end
 
-function M.command(args)
-  local changes
+local function compare(args)
   if is_dir(args.a) or is_dir(args.b) then
     local a, err = dirlib.open(args.a)
-    if not a then return nil, err end
+    if not a then error(err, 0) end
     local b
     b, err = dirlib.open(args.b)
-    if not b then return nil, err end
-    changes = diff.dirs(a, b)
-  else
-    local name = args.a:match("([^/]*)$"):gsub("%.img$", "")
-    changes = diff.images(open_image(args.a), open_image(args.b), name)
+    if not b then error(err, 0) end
+    return diff.dirs(a, b)
   end
+  local name = args.a:match("([^/]*)$"):gsub("%.img$", "")
+  return diff.images(open_image(args.a), open_image(args.b), name)
+end
+
+-- Trouble is exit status 2, as diff(1) has it: 1 means "they differ".
+local function trouble(err)
+  if type(err) ~= "string" then err = tostring(err) end
+  err = err:gsub("^[^\n]-%.lua:%d+: ", "", 1):gsub("\n+$", ""):gsub("\n", " ")
+  io_stderr:write("crit.lua: ", err, "\n")
+  return 2
+end
+
+function M.command(args)
+  local ok, changes = pcall(compare, args)
+  if not ok then return trouble(changes) end
   if not args.quiet then
-    stdio.write_stdout(diff.text(changes))
+    stdio.write_stdout(args.json and diff.json(changes) or args.all and diff.text(changes)
+      or diff.summary(changes))
     stdio.flush_stdout()
   end
   return #changes == 0 and 0 or 1

@@ -1,8 +1,9 @@
--- crit.lua encode: crit's JSON back to a CRIU image.
+-- crit.lua encode: crit's JSON, or protobuf text format, back to a CRIU image.
 local core = require "crit.core"
 local stdio = require "crit.cmd.stdio"
 
 local io_stdin = io.stdin
+local error, tostring = error, tostring
 
 local encode = {}
 
@@ -13,13 +14,19 @@ Reads crit's JSON (as `crit.lua decode` or `show` writes it) from IN
 (stdin by default) and writes the image to OUT (stdout by default). An
 image decoded and encoded again is the same, byte for byte. Both the plain
 and the --pretty forms are read: hex strings, flag names, "major:minor"
-devices and IP addresses are converted back. 64-bit values are exact.]]
+devices and IP addresses are converted back. 64-bit values are exact.
+
+Protobuf text format, as `crit.lua decode --format txt [--nice]` writes it,
+is read too: it is recognised by its first character, '#', or chosen with
+--format txt. The text is read whole into memory (JSON is streamed).]]
 
 local EPILOG = [[
 Examples:
    crit.lua encode -i core-1.json -o dump/core-1.img
    crit.lua decode -i dump/core-1.img | jq '.entries[0].tc.comm="renamed"' \
        | crit.lua encode -o dump/core-1.img
+   crit.lua decode --format txt -i dump/core-1.img > core-1.txt
+   vi core-1.txt && crit.lua encode -i core-1.txt -o dump/core-1.img
 
 Exit status: 0 on success, 1 on an error (invalid JSON, an unknown magic or
 field, a value out of range: the message says where), 2 on wrong usage.
@@ -36,12 +43,23 @@ function encode.add_to_parser(parser)
   cmd:option("-o --out")
     :argname("OUT")
     :description("Where to write the image (default: stdout; '-' is stdout).")
+  cmd:option("--format")
+    :argname("FORMAT")
+    :choices({ "json", "txt" })
+    :description("What IN holds (default: recognised by its first character).")
 end
 
 function encode.command(args)
   local input, name = stdio.open_text(args["in"])
   local out <close> = stdio.output(args.out)
-  core.json_read(input, out, name)
+  local format = args.format or core.input_format(input)
+  if format == "txt" then
+    local text, err = input:read("a")
+    if not text then error(name .. ": " .. tostring(err), 0) end
+    core.text_read(text, out, name)
+  else
+    core.json_read(input, out, name)
+  end
   out:finish()
   if input ~= io_stdin then input:close() end
   return true
