@@ -789,6 +789,12 @@ describe("crit.check", function()
           "--inherit-fd fd[2]:pipe:[" }) do
           assert.is_truthy(options:find(want, 1, true), want .. " not in: " .. options)
         end
+        -- where podman's bind mounts came from: its spec.dump beside checkpoint/
+        local shm
+        for _, f in ipairs(fs) do
+          if f.option == "--external mnt[/dev/shm]:PATH" then shm = f end
+        end
+        assert.matches("userdata/shm when dumped %(spec%.dump%)$", shm.message)
         -- the pipes are the ones runc's descriptors.json lists
         local desc = support.read(tmp .. "/checkpoint/descriptors.json")
         for id in options:gmatch("pipe:%[(%d+)%]") do assert.matches("pipe:%[" .. id .. "%]", desc) end

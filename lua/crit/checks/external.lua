@@ -8,7 +8,7 @@
 -- CRIU source each rule comes from.
 local check = require "crit.check"
 
-local ipairs, tostring, string_format = ipairs, tostring, string.format
+local ipairs, tostring, type, pcall, require, string_format = ipairs, tostring, type, pcall, require, string.format
 local table_concat, io_open = table.concat, io.open
 
 -- criu/include/mount.h: the ext_key of mounts criu marks itself.
@@ -46,10 +46,35 @@ local function descriptor_fd(list, name)
   return nil
 end
 
+-- podman and CRI-O keep the container's OCI spec (spec.dump) beside
+-- checkpoint/: its bind mounts say where each external mount came from on
+-- the dumping host (runc keys them by destination). Not image data: read
+-- with cjson when there is one. destination -> source, and the root path.
+local function spec_sources(d)
+  local text = read_file(d.path .. "/../spec.dump")
+  local ok, cjson = pcall(require, "cjson")
+  local out = {}
+  if not text or not ok then return out end
+  local decoded, spec = pcall(cjson.decode, text)
+  if not decoded or type(spec) ~= "table" then return out end
+  for _, m in ipairs(type(spec.mounts) == "table" and spec.mounts or {}) do
+    if type(m) == "table" and m.type == "bind" and type(m.destination) == "string"
+      and type(m.source) == "string" then
+      out[m.destination] = m.source
+    end
+  end
+  return out, type(spec.root) == "table" and type(spec.root.path) == "string" and spec.root.path or nil
+end
+
+-- ", from SOURCE when dumped (spec.dump)", or "".
+local function was(source)
+  return source and string_format(", from %s when dumped (spec.dump)", source) or ""
+end
+
 -- External mounts: criu restores a mount whose ext_key is set from what
 -- the restorer names for that key (mount.c get_mp_root: "No mapping for
 -- %d:%s mountpoint" without it). One finding per key.
-local function external_mounts(d, report)
+local function external_mounts(d, report, sources)
   for _, name in ipairs(check.image_names(d, "^mountpoints%-")) do
     local file, by_key, keys = name .. ".img", {}, {}
     for k, e in d:image(name):entries() do
@@ -78,8 +103,8 @@ local function external_mounts(d, report)
           string_format("--external %s:DEVICE", tostring(g.source)))
       else
         report("provided", file, g.k, path, string_format(
-          "%s: an external mount (key %s): the restorer says what to mount there", where, key),
-          string_format("--external mnt[%s]:PATH", key))
+          "%s: an external mount (key %s): the restorer says what to mount there%s", where, key,
+          was(sources[key])), string_format("--external mnt[%s]:PATH", key))
       end
     end
   end
@@ -88,7 +113,7 @@ end
 -- A mount namespace of the dump is rebuilt on a root filesystem the
 -- restorer names (mount.c / mount-v2.c: "The --root option is required to
 -- restore a mount namespace"; runc passes the container's rootfs).
-local function mount_roots(d, report)
+local function mount_roots(d, report, root_path)
   for _, ns in ipairs(d:namespaces()) do
     local name = "mountpoints-" .. ns.id
     if ns.kind == "mnt" and not ns.root and d:has(name) then
@@ -98,7 +123,7 @@ local function mount_roots(d, report)
       end
       report("provided", name .. ".img", root_k, root_k and "mountpoint", string_format(
         "the tasks have a mount namespace of their own (%d): restore rebuilds it on a root "
-        .. "filesystem the restorer names", ns.id), "--root PATH")
+        .. "filesystem the restorer names%s", ns.id, was(root_path)), "--root PATH")
     end
   end
 end
@@ -246,8 +271,9 @@ local function external_sockets(d, report)
 end
 
 local function run(d, report)
-  mount_roots(d, report)
-  external_mounts(d, report)
+  local sources, root_path = spec_sources(d)
+  mount_roots(d, report, root_path)
+  external_mounts(d, report, sources)
   external_namespaces(d, report)
   external_pipes(d, report, descriptors(d))
   external_files(d, report)
