@@ -427,3 +427,30 @@ describe("check agrees with restore: a unix socket connected outside #restore", 
     end
   end)
 end)
+
+-- No false alarm on real dumps: every scenario of the restore suite, dumped
+-- as that suite dumps it, gives no error, and restores with only the options
+-- check asks for (and this host's network lock) into a process that passes
+-- the suite's own checks.
+do
+  local SC = require "spec.restore.scenarios"
+  for _, sc in ipairs(SC.list) do
+    describe("check agrees with restore: scenario " .. sc.name .. " #restore", function()
+      local s
+      after_each(function() RS.cleanup(s); s = nil end)
+
+      it("no error, and check's options restore it", function()
+        if RS.skip_reason() then return pending(RS.skip_reason()) end
+        s = RS.start(sc.name, sc.start)
+        if sc.before then sc.before(s) end
+        local dir = RS.dump(s, sc.dump)
+        local fs = check.run(assert(dirlib.open(dir)))
+        assert.are.equal(0, (check.counts(fs)), describe_findings(fs))
+        if os.getenv("CHECK_SPEC_SHOW") then print(sc.name, describe_findings(fs)) end
+        local args = restore_args(fs)
+        RS.must_restore(dir, args)
+        sc.check(s)
+      end)
+    end)
+  end
+end
