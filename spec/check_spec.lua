@@ -795,6 +795,18 @@ describe("crit.check", function()
           if f.option == "--external mnt[/dev/shm]:PATH" then shm = f end
         end
         assert.matches("userdata/shm when dumped %(spec%.dump%)$", shm.message)
+        -- the command line: exit 0, the same options, JSON with them
+        local p = io.popen("./crit.lua check --restore-options " .. tmp .. "/checkpoint; echo rc=$?")
+        local out = p:read("a")
+        p:close()
+        assert.are.equal(options .. "\nrc=0\n", out)
+        local cjson = require "cjson"
+        p = io.popen("./crit.lua check --json " .. tmp .. "/checkpoint")
+        local doc = cjson.decode(p:read("a"))
+        p:close()
+        assert.are.equal(0, doc.errors)
+        assert.are.equal(#fs, doc.provided + doc.warnings)
+        assert.are.equal(options, table.concat(doc.options, " "))
         -- the pipes are the ones runc's descriptors.json lists
         local desc = support.read(tmp .. "/checkpoint/descriptors.json")
         for id in options:gmatch("pipe:%[(%d+)%]") do assert.matches("pipe:%[" .. id .. "%]", desc) end
