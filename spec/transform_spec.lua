@@ -437,6 +437,36 @@ describe("crit.lua transform", function()
       assert.are.equal(0, r.code, r.err)
     end)
 
+    it("drop-fd removes what nothing uses; a unix socket goes only with its peer", function()
+      local input = copy_fixture("sleep")
+      edit(input, "files", function(img)
+        for _, u in ipairs({ { 901, 7001, 7002 }, { 902, 7002, 7001 } }) do
+          img:append({ type = "UNIXSK", id = u[1], usk = { id = u[1], ino = u[2], type = 1, state = 1, flags = 2,
+            uflags = 0, backlog = 0, peer = u[3], fown = FOWN, opts = { so_sndbuf = 1, so_rcvbuf = 1,
+            so_snd_tmo_sec = 0, so_snd_tmo_usec = 0, so_rcv_tmo_sec = 0, so_rcv_tmo_usec = 0 }, name = "" } })
+        end
+      end)
+      edit(input, "fdinfo-2", function(img)
+        img:append({ id = 901, flags = 0, type = "UNIXSK", fd = 7 })
+        img:append({ id = 902, flags = 0, type = "UNIXSK", fd = 8 })
+      end)
+      local r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".one", "--", "30956", "7")
+      assert.are.equal(1, r.code)
+      assert.matches("drop%-fd: fd 7 is a unix socket connected to socket 7002 %(file 0x386%) of the dump", r.err)
+      assert.is_nil(lfs.attributes(input .. ".one"))
+      r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".both", "--", "30956", "7", "8")
+      assert.are.equal(0, r.code, r.err)
+      local ids = {}
+      for _, e in assert(crit.open(input .. ".both/files.img")):entries() do ids[e.id] = true end
+      assert.is_nil(ids[901])
+      assert.is_nil(ids[902])
+      assert.are.equal(3, #assert(crit.open(input .. ".both/fdinfo-2.img")))
+      -- without --prune too: fd 0's /dev/null entry (17) is used by nothing else
+      r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".null", "--", "30956", "0")
+      assert.are.equal(0, r.code, r.err)
+      for _, e in assert(crit.open(input .. ".null/files.img")):entries() do assert.are_not.equal(17, e.id) end
+    end)
+
     it("image-version sets inventory's img_version in stream mode", function()
       local out = tmp .. "/inventory-1.0.img"
       local r = sh("./crit.lua transform - " .. EXAMPLES .. "/image-version.lua -- 1.0 < "

@@ -1,9 +1,11 @@
--- Drop an open file descriptor from a process: it is not restored (criu
+-- Drop open file descriptors from a process: they are not restored (criu
 -- then does not need the file, socket or pipe on the target host).
--- Usage: crit.lua transform DIR drop-fd.lua -o OUT -- PID FD [--prune]
--- Proved by restore: spec/restore/transforms_spec.lua, scenario "epoll"
+-- Usage: crit.lua transform DIR drop-fd.lua -o OUT -- PID FD [FD ...] [--prune]
+-- Proved by restore: spec/restore/transforms_spec.lua, scenarios "epoll"
 -- (fd 10, watched by an epoll, is dropped; the epoll still delivers the
--- events of the fds it keeps).
+-- events of the fds it keeps), "pipes" (one end of a pipe), "tcp" (one end
+-- of an established connection), "unix" (both ends of a socket pair
+-- together; one end alone is refused).
 --
 -- A task's fds are the entries of fdinfo-N.img, N being ids-PID's
 -- files_id (tasks sharing an fd table, CLONE_FILES, share the image: the
@@ -19,14 +21,22 @@
 -- inherited across fork) may be restored by that task, whose fd may still
 -- be open: that case is refused.
 --
--- The file entry is left alone by default: criu restores an fd from it
--- only when some fd refers to it, so an unused entry costs nothing, and
--- the same file may still be used by a mapping, the cwd or root, the exe,
--- or another task's fd. --prune removes the entry when nothing in the
--- dump refers to its id any more (fdinfo, fs cwd/root, mm exe, vmas,
--- fifos), and an epoll's legacy tfd entries with it. Dropping one end of
--- a socket pair or a pipe leaves the other end open with a peer that is
--- gone, as if it had been closed.
+-- A file entry that nothing refers to any more (no fdinfo, fs cwd/root, mm
+-- exe, vma, FIFO) is removed, with its remap-fpath entries and, for an
+-- epoll, its targets in eventpoll-tfd.img: criu 4.2 crashes on a pipe or
+-- socket entry without an fd ("Empty list on file desc id", a BUG), and
+-- hangs on an inet socket. (--prune, which asked for this, is still
+-- accepted; it is always done now.) A file still used elsewhere (a dup'ed
+-- fd, another task's fd, a mapping) stays.
+--
+-- A unix socket connected to another socket of the dump (a socket pair,
+-- both ends of an accepted connection, a datagram socket and the one it
+-- sends to) cannot be restored without it ("unix: FATAL: Peer N
+-- unresolved"): dropping one is refused unless its peers are dropped in the
+-- same run. Dropping one end of a pipe leaves the other end open, as if it
+-- had been closed.
+
+local function usage() error("usage: drop-fd.lua -- PID FD [FD ...] [--prune]", 0) end
 
 -- The epolls open in an fd table: { [epoll file id] = true }.
 local function epolls_of(fdinfo)
@@ -81,7 +91,7 @@ local function drop_targets(d, epolls, fd)
       if tfds[k].tfd == fd then table.remove(tfds, k) count = count + 1 end
     end
   end
-  local legacy = d:image("eventpoll-tfd")       -- dumps of criu 2.x
+  local legacy = d:image("eventpoll-tfd")
   if legacy then
     for k = #legacy, 1, -1 do
       if epolls[legacy[k].id] and legacy[k].tfd == fd then legacy:remove(k) count = count + 1 end
@@ -112,41 +122,74 @@ local function file_used(d, id)
   return false
 end
 
-local function prune(d, id)
-  if file_used(d, id) then return end
+-- The unix sockets of files.img connected to the socket: { [file id] = ino }.
+local function unix_peers(d, usk)
+  local peers = {}
   local files = d:image("files")
   for k = 1, files and #files or 0 do
-    if files[k].id == id then files:remove(k) break end
-  end
-  local legacy = d:image("eventpoll-tfd")       -- the targets of a pruned epoll
-  if legacy then
-    for k = #legacy, 1, -1 do
-      if legacy[k].id == id then legacy:remove(k) end
+    local other = files[k].usk
+    if other and other.id ~= usk.id and ((usk.peer ~= 0 and other.ino == usk.peer) or other.peer == usk.ino) then
+      peers[other.id] = other.ino
     end
+  end
+  return peers
+end
+
+local function remove_entries(img, match)
+  for k = img and #img or 0, 1, -1 do
+    if match(img[k]) then img:remove(k) end
   end
 end
 
+local function prune(d, id)
+  remove_entries(d:image("files"), function(f) return f.id == id end)
+  remove_entries(d:image("eventpoll-tfd"), function(t) return t.id == id end)   -- a pruned epoll's
+  remove_entries(d:image("remap-fpath"), function(r) return r.orig_id == id end)
+end
+
 return function(d, args)
-  local pid, fd, prune_too = tonumber(args[1]), tonumber(args[2]), args[3] == "--prune"
-  if not pid or not fd then error("usage: drop-fd.lua -- PID FD [--prune]", 0) end
+  local pid, fds = tonumber(args[1]), {}
+  for i = 2, #args do
+    if args[i] ~= "--prune" then fds[#fds + 1] = tonumber(args[i]) or usage() end
+  end
+  if not pid or #fds == 0 then usage() end
   local ids = assert(d:ids(pid))
   local fdinfo = assert(d:image("fdinfo-" .. ids.files_id))
-  local id
-  for k = 1, #fdinfo do
-    if fdinfo[k].fd == fd then
-      id = fdinfo[k].id
-      fdinfo:remove(k)
-      break
+
+  local dropped = {}                             -- file id -> fd
+  for _, fd in ipairs(fds) do
+    local id
+    for k = 1, #fdinfo do
+      if fdinfo[k].fd == fd then
+        id = fdinfo[k].id
+        fdinfo:remove(k)
+        break
+      end
+    end
+    if not id then error(("drop-fd: pid %d has no fd %d"):format(pid, fd), 0) end
+    dropped[id] = fd
+
+    local epolls = watching(d, epolls_of(fdinfo), fd)
+    refuse_shared(d, epolls, ids.files_id, fd)
+    local n = drop_targets(d, epolls, fd)
+    if n > 0 then
+      io.stderr:write(("drop-fd: fd %d removed from the targets of its epolls (%d entries)\n"):format(fd, n))
     end
   end
-  if not id then error(("drop-fd: pid %d has no fd %d"):format(pid, fd), 0) end
 
-  local epolls = watching(d, epolls_of(fdinfo), fd)
-  refuse_shared(d, epolls, ids.files_id, fd)
-  local dropped = drop_targets(d, epolls, fd)
-  if dropped > 0 then
-    io.stderr:write(("drop-fd: fd %d removed from the targets of its epolls (%d entries)\n")
-      :format(fd, dropped))
+  local unused = {}
+  for id in pairs(dropped) do
+    if not file_used(d, id) then unused[id] = true end
   end
-  if prune_too then prune(d, id) end
+  for id in pairs(unused) do
+    local f = d:file(id)
+    for peer_id, ino in pairs(f and f.usk and unix_peers(d, f.usk) or {}) do
+      if not unused[peer_id] then
+        error(("drop-fd: fd %d is a unix socket connected to socket %d (file %#x) of the dump:"
+          .. " criu cannot restore one without the other (\"Peer unresolved\"); drop its"
+          .. " peer in the same run (several fds can be given)"):format(dropped[id], ino, peer_id), 0)
+      end
+    end
+  end
+  for id in pairs(unused) do prune(d, id) end
 end

@@ -4,6 +4,7 @@
 -- and the effect looked at in /proc (and by the scenario itself).
 local RS = require "spec.restore_support"
 local SC = require "spec.restore.scenarios"
+local dirlib = require "crit.dir"
 
 local CRIT = RS.ROOT .. "/crit.lua"
 local SCRIPTS = RS.ROOT .. "/examples/transforms/"
@@ -37,6 +38,21 @@ local function limits(pid)
     if name then t[name] = { soft, hard } end
   end
   return t
+end
+
+-- The fds of the dumped task, with their file entries: { { fd =, file = } }.
+local function dumped_fds(s)
+  local d = assert(dirlib.open(s.dir))
+  local list = {}
+  for _, e in ipairs(assert(d:fdinfo(s.pid))) do list[#list + 1] = { fd = e.fd, file = d:file(e.id) } end
+  table.sort(list, function(a, b) return a.fd < b.fd end)
+  return list
+end
+
+local function drop_fd(s, ...)
+  local args = { tostring(s.pid) }
+  for _, fd in ipairs({ ... }) do args[#args + 1] = tostring(fd) end
+  return transform(s, "drop-fd.lua", args)
 end
 
 -- Start the scenario once, dump it once; every test restores its own
@@ -260,6 +276,69 @@ on_scenario("pipes", function(_, test)
       assert.are.equal(moved .. "/fifo", RS.fds(s.pid)[s.ready.fifo])
       SC.report_ok(s)                             -- the queued data, and epoll
     end)
+  end)
+end)
+
+on_scenario("pipes", function(_, test)
+  test("drop-fd: one end of a pipe, watched by the epoll", function(s)
+    local out = drop_fd(s, s.ready.empty)
+    RS.must_restore(out)
+    local fds = RS.fds(s.pid)
+    assert.is_nil(fds[s.ready.empty])
+    assert.matches("^pipe:", fds[s.ready.pipe])
+    local watched = RS.proc(s.pid, "fdinfo/" .. s.ready.epoll)
+    assert.not_matches("tfd:%s+" .. s.ready.empty .. "%s", watched)
+    assert.matches("tfd:%s+" .. s.ready.pipe .. "%s", watched)
+  end)
+end)
+
+on_scenario("tcp", function(_, test, restore_args)
+  test("drop-fd: one end of an established connection", function(s)
+    local ends = {}
+    for _, f in ipairs(dumped_fds(s)) do
+      if f.file.isk and f.file.isk.state == 1 then ends[#ends + 1] = f.fd end
+    end
+    assert.are.equal(2, #ends)
+    local out = drop_fd(s, ends[2])
+    RS.must_restore(out, restore_args)
+    local fds = RS.fds(s.pid)
+    assert.is_nil(fds[ends[2]])
+    assert.matches("^socket:", fds[ends[1]])
+    assert.are.equal("pid " .. s.pid .. " heard hello", assert(RS.client("tcp", "127.0.0.1:" .. s.ready.port, "hello")))
+  end)
+end)
+
+on_scenario("unix", function(_, test)
+  -- the stream socket pair: two unnamed stream sockets, each the other's peer
+  local function stream_pair(s)
+    local pair = {}
+    for _, f in ipairs(dumped_fds(s)) do
+      local u = f.file.usk
+      if u and u.type == 1 and u.name == "" and u.peer ~= 0 then
+        pair[#pair + 1] = { fd = f.fd, ino = u.ino, peer = u.peer }
+      end
+    end
+    -- the client of the accepted connection is unnamed too, but its peer is not
+    for _, a in ipairs(pair) do
+      for _, b in ipairs(pair) do
+        if a.peer == b.ino and b.peer == a.ino and a.fd < b.fd then return a.fd, b.fd end
+      end
+    end
+    error("no stream socket pair in the dump")
+  end
+
+  test("drop-fd: one end of a socket pair is refused, both ends restore", function(s)
+    local a, b = stream_pair(s)
+    local ok, said = RS.sh(string.format("%s transform %s %s -o %s -- %d %d", q(CRIT), q(s.dir),
+      q(SCRIPTS .. "drop-fd.lua"), q(s.tmp .. "/one-end"), s.pid, a))
+    assert.is_false(ok)
+    assert.matches("drop%-fd: fd " .. a .. " is a unix socket connected to socket %d+", said)
+    local out = drop_fd(s, a, b)
+    RS.must_restore(out)
+    local fds = RS.fds(s.pid)
+    assert.is_nil(fds[a])
+    assert.is_nil(fds[b])
+    assert.are.equal("pid " .. s.pid .. " heard hello", assert(RS.client("unix", s.ready.path, "hello")))
   end)
 end)
 
