@@ -421,6 +421,13 @@ for _, sc in ipairs(SC.list) do
       sc.check(s)
     end)
 
+    -- its own check (sc.check also wants the owners it was dumped with)
+    test("set-creds uid=0:1000 gid=0:1001: restored, as 1000, and its state intact", function(s)
+      RS.must_restore(transform(s, "set-creds.lua", { "uid=0:1000", "gid=0:1001" }), restore_args)
+      if not s.uid then assert.matches("^1000%s+1000%s+1000%s+1000$", RS.status(s.pid).Uid) end
+      SC.report_ok(s)
+    end)
+
     test("pagemap-layout 4.1: restored by criu 4.1.1, the same process", function(s)
       local criu41, why = RS.criu("4.1.1")
       if not criu41 then return pending(why) end
