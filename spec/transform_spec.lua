@@ -450,6 +450,10 @@ describe("crit.lua transform", function()
         img:append({ id = 901, flags = 0, type = "UNIXSK", fd = 7 })
         img:append({ id = 902, flags = 0, type = "UNIXSK", fd = 8 })
       end)
+      edit(input, "sk-queues", function(img)           -- data queued to each, and to another socket
+        if not img then return "SK_QUEUES" end
+        for _, id in ipairs({ 901, 902, 903 }) do img:append({ id_for = id, length = 2, extra = "hi" }) end
+      end)
       local r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".one", "--", "30956", "7")
       assert.are.equal(1, r.code)
       assert.matches("drop%-fd: fd 7 is a unix socket connected to socket 7002 %(file 0x386%) of the dump", r.err)
@@ -461,6 +465,9 @@ describe("crit.lua transform", function()
       assert.is_nil(ids[901])
       assert.is_nil(ids[902])
       assert.are.equal(3, #assert(crit.open(input .. ".both/fdinfo-2.img")))
+      local queued = {}
+      for _, e in assert(crit.open(input .. ".both/sk-queues.img")):entries() do queued[#queued + 1] = e.id_for end
+      assert.are.same({ 903 }, queued)                  -- the dropped sockets' data goes with them
       -- without --prune too: fd 0's /dev/null entry (17) is used by nothing else
       r = crit_cli("transform", input, EXAMPLES .. "/drop-fd.lua", "-o", input .. ".null", "--", "30956", "0")
       assert.are.equal(0, r.code, r.err)

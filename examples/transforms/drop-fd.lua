@@ -22,8 +22,10 @@
 -- be open: that case is refused.
 --
 -- A file entry that nothing refers to any more (no fdinfo, fs cwd/root, mm
--- exe, vma, FIFO) is removed, with its remap-fpath entries and, for an
--- epoll, its targets in eventpoll-tfd.img: criu 4.2 crashes on a pipe or
+-- exe, vma, FIFO) is removed, with what belongs to it alone (an epoll's
+-- targets in eventpoll-tfd.img, remap-fpath entries, a socket's queued data
+-- in sk-queues.img and tcp-stream-INO.img, the pipes-data or fifo-data of a
+-- buffer nothing opens any more): criu 4.2 crashes on a pipe or
 -- socket entry without an fd ("Empty list on file desc id", a BUG), and
 -- hangs on an inet socket. (--prune, which asked for this, is still
 -- accepted; it is always done now.) A file still used elsewhere (a dup'ed
@@ -141,10 +143,34 @@ local function remove_entries(img, match)
   end
 end
 
+-- Is a pipe (or FIFO) buffer, by pipe_id, still open through some entry?
+local function pipe_open(d, field, pipe_id)
+  local files = d:image("files")
+  for k = 1, files and #files or 0 do
+    local e = files[k][field]
+    if e and e.pipe_id == pipe_id then return true end
+  end
+  return false
+end
+
+-- Remove the file entry and what belongs to it alone: an epoll's legacy
+-- targets, its remaps, a socket's queued data and TCP stream, the data of
+-- a pipe or FIFO buffer nothing opens any more.
 local function prune(d, id)
-  remove_entries(d:image("files"), function(f) return f.id == id end)
-  remove_entries(d:image("eventpoll-tfd"), function(t) return t.id == id end)   -- a pruned epoll's
+  local f = d:file(id)
+  remove_entries(d:image("files"), function(e) return e.id == id end)
+  remove_entries(d:image("eventpoll-tfd"), function(t) return t.id == id end)
   remove_entries(d:image("remap-fpath"), function(r) return r.orig_id == id end)
+  remove_entries(d:image("sk-queues"), function(q) return q.id_for == id end)
+  if f and f.isk and d:image(("tcp-stream-%x"):format(f.isk.ino)) then
+    d:remove_image(("tcp-stream-%x"):format(f.isk.ino))
+  end
+  for field, data in pairs({ pipe = "pipes-data", fifo = "fifo-data" }) do
+    local pipe_id = f and f[field] and f[field].pipe_id
+    if pipe_id and not pipe_open(d, field, pipe_id) then
+      remove_entries(d:image(data), function(e) return e.pipe_id == pipe_id end)
+    end
+  end
 end
 
 return function(d, args)
