@@ -4,10 +4,11 @@
 --   uid=0:1000 changes every uid field that is 0 into 1000; gid=OLD:NEW the
 --   gid fields and the supplementary groups. pid=PID limits the change to
 --   that task's threads and the files open in its fd table.
--- Proved by restore: spec/restore/transforms_spec.lua, scenarios "uid"
--- (creds in /proc/PID/status), "shm" (the segments' owners in
--- /proc/sysvipc/shm of the namespace), "memfd" (the memfd inode's owner) and
--- "unix" (the owner of the bound socket's file).
+-- Proved by restore: spec/restore/transforms_spec.lua, scenarios "plain",
+-- "tree" and "uid" (creds in /proc/PID/status of every task), "shm" (the
+-- segments' owners in /proc/sysvipc/shm of the namespace), "memfd" (the
+-- memfd inode's owner) and "unix" (the owner of the bound socket's file);
+-- every scenario of the suite restores as uid 1000 with its state intact.
 --
 -- Changed, because criu restores them:
 -- * thread creds: uid, euid, suid, fsuid, gid, egid, sgid, fsgid, groups, in
@@ -30,8 +31,8 @@
 --   drop them on a uid change made by criu's restorer;
 -- * the audit loginuid (core tc.loginuid): who logged in, not who runs;
 -- * user namespaces (userns-N.img uid_map, gid_map): the ids in the images
---   are as seen from the dump's root user namespace, and the maps say how
---   the namespace sees them: a map is a policy, not an owner;
+--   are those seen inside the dump's user namespace, and its maps say which
+--   host ids they are: a new id must be one the map covers;
 -- * cgroup directories (cgroup.img perms): the host's cgroup tree.
 local dirlib = require "crit.dir"
 local layout = require "crit.layout"
