@@ -328,6 +328,25 @@ describe("check agrees with restore: fault campaign #restore", function()
     assert.is_true(found, describe_findings(fs))
   end)
 
+  it("a dump with file locks restores without --file-locks, but loses them: a warning", function()
+    if RS.skip_reason() then return pending(RS.skip_reason()) end
+    local fs = check.run(assert(dirlib.open(base)))
+    local warned = false
+    for _, x in ipairs(fs) do warned = warned or (x.option == "--file-locks" and x.severity == "warning") end
+    assert.is_true(warned, describe_findings(fs))
+    local function locked_after(args)
+      RS.must_restore(RS.copy(base, s.tmp .. "/locks-" .. #args), args, { criu = criu_with_timeout() })
+      local locks = RS.read_file("/proc/locks") or ""
+      local held = locks:match("POSIX%s+ADVISORY%s+WRITE%s+" .. s.pid .. " ") ~= nil
+      RS.stop(s)
+      return held
+    end
+    assert.is_true(locked_after({ "--tcp-established", "--file-locks", table.unpack(ENV_ARGS) }))
+    assert.is_false(locked_after({ "--tcp-established", table.unpack(ENV_ARGS) }))
+    rows[#rows + 1] = "| restored without `--file-locks` | warning: the tasks hold file locks: restore takes them "
+      .. "again only with --file-locks | restores, without the lock (with the option: the lock is held again) |"
+  end)
+
   for n, fault in ipairs(FAULTS) do
     local name, apply, where = fault[1], fault[2], fault[3]
     it(name, function()
