@@ -178,7 +178,8 @@ local FAULTS = {
   -- A known miss: nothing else in the images says a socket had queued data.
   { "socket queues deleted", function(dir) remove(dir, "sk-queues") end, nil,
     miss = "no image records that the socketpair had data queued" },
-  { "a tcp-stream image deleted", function(dir, f) remove(dir, f.tcp_streams[1]) end, { "files.img", nil, "isk.state" } },
+  { "a tcp-stream image deleted", function(dir, f) remove(dir, f.tcp_streams[1]) end,
+    { "files.img", nil, "isk.state" } },
   { "a file lock on an fd the task lacks", function(dir)
       edit(dir, "filelocks", function(i) local e = i[1]; e.fd = 77; i[1] = e end)
     end, { "filelocks.img", 1, "fd" } },
