@@ -108,8 +108,9 @@ function M.command(args)
       tostring(pid)))
   end
   if not result.ok then return nil, "serve: " .. result.error end
-  stdio.write_stdout(string_format("served %d images (%s) to criu (pid %s); restore succeeded\n",
-    result.images, M.size_text(result.bytes), tostring(result.pid)))
+  stdio.write_stdout(string_format(
+    "served %d images (%s) to criu (pid %s), %d asked for and absent; restore succeeded\n",
+    result.images, M.size_text(result.bytes), tostring(result.pid), #result.absent))
   stdio.flush_stdout()
   return true
 end
