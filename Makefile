@@ -179,8 +179,8 @@ lint:
 
 # crit.lua against Python crit on large synthetic images (see tools/bench.lua).
 PERF_GEN ?= ../shared/perf/gen
-bench: $(MODULE)
-	$(LUA) tools/bench.lua --perf $(PERF_GEN)
+bench: $(MODULE) $(REAPER)
+	$(REAPER) $(LUA) tools/bench.lua --perf $(PERF_GEN)
 
 # Install the Debian packages (as root).
 setup:

@@ -54,6 +54,7 @@ static int lstreamer_new(lua_State *L)
 
 static const char *const event_names[] = {
 	[STREAMER_EV_TIMEOUT] = "timeout",   [STREAMER_EV_CONNECTED] = "connected",
+	[STREAMER_EV_DROPPED] = "dropped",
 	[STREAMER_EV_REQUEST] = "request",   [STREAMER_EV_DONE] = "done",
 	[STREAMER_EV_FAILED] = "failed",     [STREAMER_EV_REFUSED] = "refused",
 	[STREAMER_EV_CLOSED] = "closed",     [STREAMER_EV_ERROR] = "error",

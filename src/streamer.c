@@ -52,6 +52,7 @@ struct streamer {
 	int listen_fd, conn, pidfd;
 	pid_t peer;
 	int had_conn, eof, closed_reported;
+	size_t requests;	/* received on this connection */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t dev;
 	ino_t ino;
@@ -402,6 +403,18 @@ static void receive(struct streamer *s)
 			s->eof = 1;
 		return;
 	}
+	if (n == 0 && s->requests == 0 && s->in_len == 0) {
+		/* a connection that said nothing is not criu (a check that a
+		 * streamer listens here): wait for the real one */
+		close(s->conn);
+		if (s->pidfd >= 0)
+			close(s->pidfd);
+		s->conn = s->pidfd = -1;
+		s->had_conn = 0;
+		push_event(s, STREAMER_EV_DROPPED, NULL)->peer_pid = s->peer;
+		s->peer = 0;
+		return;
+	}
 	if (n == 0) {
 		s->eof = 1;
 		return;
@@ -463,6 +476,7 @@ static void parse_request(struct streamer *s)
 		return;
 	}
 	snprintf(s->request, sizeof(s->request), "%s", req->filename);
+	s->requests++;
 	img_streamer_request_entry__free_unpacked(req, NULL);
 	consume(s, 4 + (size_t)size);
 	if (s->mode == STREAMER_CAPTURE) {

@@ -17,6 +17,7 @@ enum streamer_mode {
 enum streamer_event_kind {
 	STREAMER_EV_TIMEOUT,
 	STREAMER_EV_CONNECTED,	/* criu connected (peer_pid) */
+	STREAMER_EV_DROPPED,	/* it closed having said nothing: not criu */
 	STREAMER_EV_REQUEST,	/* an image asked for (serve) or offered (capture) */
 	STREAMER_EV_DONE,	/* an image went through completely */
 	STREAMER_EV_FAILED,	/* an image transfer broke off (err) */

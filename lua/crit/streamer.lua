@@ -130,6 +130,8 @@ function Server:run(policy, opts)
       if waited >= timeout_ms then failure = "criu did not connect within the timeout" break end
     elseif kind == "connected" then
       result.pid = ev.pid
+    elseif kind == "dropped" then
+      result.pid = nil  -- closed without a word: a probe, not criu
     elseif kind == "request" then
       local ok, res, err = pcall(answer, self, policy, ev.name, result)
       if not ok or not res then
