@@ -99,11 +99,14 @@ local function round(dir, mib, streamed, measure)
   local criu = criu_path()
   sh("rm -rf " .. q(dir) .. " && mkdir -p " .. q(dir .. "/imgs") .. " " .. q(dir .. "/serve"))
   local pid = start_process(dir, mib)
+  -- the last round's writeback must not land in this one's time
+  sh("sync")
   local imgs, out, log = dir .. "/imgs", dir .. "/out", dir .. "/criu.log"
   local dump_t, restore_t, rss = nil, nil, nil
   if not streamed then
     dump_t = measure(("%s dump -t %d -D %s -o %s"):format(criu, pid, q(imgs), q(log)))
     gone(pid)
+    sh("sync")
     restore_t = measure(("%s restore -d -D %s -o %s"):format(criu, q(imgs), q(log)))
   else
     crit_bg(dir .. "/capture.rss", ("capture %s -o %s"):format(q(imgs), q(out)))
@@ -113,6 +116,7 @@ local function round(dir, mib, streamed, measure)
       :format(criu, pid, q(imgs), q(log), q(dir .. "/capture.rss")))
     assert(exists(out .. "/inventory.img"), "capture wrote no " .. out)
     gone(pid)
+    sh("sync")
     crit_bg(dir .. "/serve.rss", ("serve %s %s"):format(q(dir .. "/serve"), q(out)))
     assert(wait_for(function() return exists(dir .. "/serve/streamer-serve.sock") end, 10))
     restore_t = measure(("%s restore --stream -d -D %s -o %s && while [ ! -s %s ]; do sleep 0.01; done")
