@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lcrit.h"
 #include "streamer.h"
@@ -200,7 +201,24 @@ static const luaL_Reg streamer_methods[] = {
 	{ NULL, NULL },
 };
 
-int lcrit_streamer_open(lua_State *L)
+/* core.file_stamp(path) -> "dev:ino:mtime:ctime:size" (nanoseconds) | nil:
+ * whether criu wrote its stats file anew since we last looked. */
+static int lstreamer_file_stamp(lua_State *L)
+{
+	struct stat st;
+
+	if (stat(luaL_checkstring(L, 1), &st) < 0) {
+		luaL_pushfail(L);
+		return 1;
+	}
+	lua_pushfstring(L, "%I:%I:%I.%I:%I.%I:%I", (lua_Integer)st.st_dev, (lua_Integer)st.st_ino,
+			(lua_Integer)st.st_mtim.tv_sec, (lua_Integer)st.st_mtim.tv_nsec,
+			(lua_Integer)st.st_ctim.tv_sec, (lua_Integer)st.st_ctim.tv_nsec,
+			(lua_Integer)st.st_size);
+	return 1;
+}
+
+void lcrit_streamer_register(lua_State *L)
 {
 	luaL_newmetatable(L, STREAMER_MT);
 	lua_newtable(L);
@@ -212,5 +230,7 @@ int lcrit_streamer_open(lua_State *L)
 	lua_setfield(L, -2, "__close");
 	lua_pop(L, 1);
 	lua_pushcfunction(L, lstreamer_new);
-	return 1;
+	lua_setfield(L, -2, "streamer");
+	lua_pushcfunction(L, lstreamer_file_stamp);
+	lua_setfield(L, -2, "file_stamp");
 }

@@ -21,8 +21,8 @@
 local core = require "crit.core"
 local dirlib = require "crit.dir"
 
-local type, error, tostring, setmetatable, pairs, ipairs, os_time =
-  type, error, tostring, setmetatable, pairs, ipairs, os.time
+local type, error, tostring, setmetatable, pairs, ipairs, pcall, math_floor =
+  type, error, tostring, setmetatable, pairs, ipairs, pcall, math.floor
 local io_open, string_format = io.open, string.format
 
 local streamer = {}
@@ -43,19 +43,8 @@ local function plain_name(file)
 end
 streamer.plain_name = plain_name
 
--- A file's identity, to tell whether criu wrote it anew.
-local function stamp(path)
-  local ok, lfs = pcall(require, "lfs")
-  if ok then
-    local a = lfs.attributes(path)
-    return a and string_format("%d:%d:%d:%d", a.ino, a.modification, a.change, a.size) or nil
-  end
-  local f = io_open(path, "rb")
-  if not f then return nil end
-  local size = f:seek("end")
-  f:close()
-  return tostring(size) .. ":" .. os_time()
-end
+-- A file's identity to the nanosecond, to tell whether criu wrote it anew.
+local stamp = core.file_stamp
 
 local Server = {}
 Server.__index = Server
@@ -111,15 +100,16 @@ end
 --- connect (default: forever); opts.on_event(event): every event, as it
 --- comes (for logging). result = { ok = whether criu reported success,
 --- pid = criu's, images = count, bytes = total, absent = { file... } (serve:
---- asked for, not there), refused = { pid... } (other connections), error =
---- message when something went wrong (a pipe broken off, a policy error, a
---- protocol error, no criu, criu failed) }.
+--- asked for, not there), refused = { pid... } (other connections), broken =
+--- the first transfer that broke off, error = message when something went
+--- wrong (criu failed, a capture's pipe broken off, a policy error, a
+--- protocol error, no criu) }.
 function Server:run(policy, opts)
   opts = opts or {}
   local s = self._s
   local result = { ok = false, images = 0, bytes = 0, absent = {}, refused = {} }
   local answer = self.mode == "serve" and answer_serve or answer_capture
-  local waited, timeout_ms = 0, opts.timeout and math.floor(opts.timeout * 1000)
+  local waited, timeout_ms = 0, opts.timeout and math_floor(opts.timeout * 1000)
   local failure
   while true do
     local ev = s:next(not result.pid and timeout_ms and 200 or -1)
@@ -145,7 +135,10 @@ function Server:run(policy, opts)
       local why = string_format("%s: the transfer broke off after %d bytes (%s)", ev.name, ev.bytes,
         tostring(ev.error))
       if policy.failed then policy:failed(ev.name, why) end
-      failure = failure or why
+      result.broken = result.broken or why
+      -- a capture lost bytes of the dump; criu may stop reading what it
+      -- served early, and its own verdict decides
+      if self.mode == "capture" then failure = failure or why end
     elseif kind == "refused" then
       result.refused[#result.refused + 1] = ev.pid or 0
     elseif kind == "error" then
@@ -160,6 +153,7 @@ function Server:run(policy, opts)
   if not result.ok and not result.error then
     result.error = string_format("criu %s failed (it wrote no %s)",
       self.mode == "serve" and "restore" or "dump", streamer.STATS[self.mode])
+    if result.broken then result.error = result.error .. "; " .. result.broken end
   end
   self:close()
   return result
@@ -169,14 +163,25 @@ end
 --- the server started. After a dump criu writes it once it has closed the
 --- connection: wait for criu's process to exit first (up to 60 s).
 function Server:criu_succeeded()
+  local function written()
+    local now = stamp(self._stats_path)
+    return now ~= nil and now ~= self._stats_before
+  end
   if self.mode == "capture" and self._s then
     for _ = 1, 600 do
       local exited = self._s:wait_peer(100)
-      if exited ~= false then break end
+      if exited then break end
+      -- criu's pid unknown (no pidfd): give it a moment to write the file
+      if exited == nil then
+        for _ = 1, 50 do
+          if written() then break end
+          os.execute("sleep 0.1")
+        end
+        break
+      end
     end
   end
-  local now = stamp(self._stats_path)
-  return now ~= nil and now ~= self._stats_before
+  return written()
 end
 
 --- server:close(): stop listening, remove the socket, close every pipe.
