@@ -205,7 +205,8 @@ function streamer.dir_source(d, changes)
   function policy.source(_, file)
     local c = changes[file]
     if c == "remove" then return nil end
-    if c and c.bytes then return false, { c.bytes } end
+    -- a re-encoded image: small, built in memory (pages are never re-encoded)
+    if c and not c.patches then return false, { c.image:encode() } end
     local path = prefix .. file
     local f = io_open(path, "rb")
     if not f then
@@ -251,10 +252,8 @@ function streamer.apply_changes(path, changes)
     local target = prefix .. file
     if c == "remove" then
       os.remove(target)
-    elseif c.bytes then
-      local out <close> = core.output(target)
-      out:write(c.bytes)
-      out:finish()
+    elseif not c.patches then
+      c.image:write(target)
     else
       local f <close>, err = io_open(target, "r+b")
       if not f then error(tostring(err), 0) end
