@@ -112,6 +112,9 @@ local function receive(args, tmp)
 end
 
 function M.command(args)
+  if #args.args > 0 and not args.transform then
+    return nil, "capture: the arguments after -- are for a --transform script"
+  end
   local transform, lfs = require "crit.transform", require "lfs"
   local out = args.output
   if lfs.symlinkattributes(out) then return nil, "capture: " .. out .. ": already exists" end

@@ -97,6 +97,9 @@ local function prepare(args)
 end
 
 function M.command(args)
+  if #args.args > 0 and not args.transform then
+    return nil, "serve: the arguments after -- are for a --transform script"
+  end
   local streamer = require "crit.streamer"
   local policy, err = prepare(args)
   if not policy then return nil, err end
