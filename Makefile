@@ -28,8 +28,9 @@ PROTOS   = $(sort $(wildcard proto/*.proto))
 PB_C     = $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS)) $(GEN)/google/protobuf/descriptor.pb-c.c
 PB_O     = $(PB_C:.c=.o)
 CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/json_write.c src/json_read.c \
-           src/text_write.c src/text_read.c
-BIND_SRC = src/lcrit.c src/msg.c src/ljson_write.c src/ljson_read.c
+           src/text_write.c src/text_read.c \
+           src/streamer.c
+BIND_SRC = src/lcrit.c src/msg.c src/ljson_write.c src/ljson_read.c src/lstreamer.c
 CORE_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/criu_opts.o
 BIND_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(BIND_SRC))
 MODULE   = $(BUILD)/crit/core.so
@@ -178,8 +179,8 @@ lint:
 
 # crit.lua against Python crit on large synthetic images (see tools/bench.lua).
 PERF_GEN ?= ../shared/perf/gen
-bench: $(MODULE)
-	$(LUA) tools/bench.lua --perf $(PERF_GEN)
+bench: $(MODULE) $(REAPER)
+	$(REAPER) $(LUA) tools/bench.lua --perf $(PERF_GEN)
 
 # Install the Debian packages (as root).
 setup:

@@ -924,5 +924,6 @@ int luaopen_crit_core(lua_State *L)
 	register_type(L, WRITER_MT, writer_methods, writer_gc);
 	register_type(L, OUTPUT_MT, output_methods, output_gc);
 	luaL_newlib(L, core_functions);
+	lcrit_streamer_register(L);
 	return 1;
 }

@@ -73,4 +73,7 @@ int lcrit_text_write(lua_State *L);   /* core.text_write(index, output, {nice=})
 int lcrit_text_read(lua_State *L);    /* core.text_read(text, output [, name]) -> magic, count */
 int lcrit_input_format(lua_State *L); /* core.input_format(file or string) -> "txt" | "json" */
 
+/* The image streamer (lstreamer.c): registers its type and sets
+ * core.streamer and core.file_stamp in the table on top of the stack. */
+void lcrit_streamer_register(lua_State *L);
 #endif

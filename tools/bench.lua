@@ -2,8 +2,11 @@
 -- synthetic images, interleaved in one run; prints a Markdown table of wall
 -- time, peak RSS, throughput and the ratio to crit. The last rows edit one
 -- entry of a 1M-entry pagemap lazily (tools/lazy-edit.lua), next to a full
--- decode + encode.
+-- decode + encode. Then, as root with criu 4.2 and under build/reaper, a
+-- second table: criu dump and restore of a process with 1 GiB of touched
+-- memory through crit.lua capture and serve, and through a plain directory.
 --   lua5.4 tools/bench.lua [--runs N] [--dir BENCH_DIR] [--perf ../shared/perf/gen]
+--                          [--stream-mib N] [--no-stream]
 local argparse = require "argparse"
 
 local parser = argparse("bench.lua", "Benchmark crit.lua against Python crit.")
@@ -12,6 +15,9 @@ parser:option("--dir", "Where the inputs are made (kept between runs).", "build/
 parser:option("--perf", "The generators of synthetic images.", "../shared/perf/gen")
 parser:option("--crit", "The reference tool.", "/usr/bin/crit")
 parser:flag("--no-crit", "Measure crit.lua only.")
+parser:option("--stream-mib", "Touched memory of the streamed process, MiB.", "1024"):convert(tonumber)
+parser:flag("--no-stream", "Skip the criu dump/restore streaming table.")
+parser:flag("--stream-only", "Only the streaming table.")
 local args = parser:parse()
 
 local CRIT_LUA = "./crit.lua"
@@ -135,6 +141,12 @@ local function fmt_time(s)
 end
 local function fmt_mib(kib) return ("%.0f MiB"):format(kib / 1024) end
 
+local stream = require("tools.bench_stream")
+if args.stream_only then
+  stream.run(args, measure, fmt_time, fmt_mib)
+  return
+end
+
 prepare()
 local rows = {}
 -- A case's command line for a tool: `tool cmd`, {tool} standing for it
@@ -168,4 +180,9 @@ for _, r in ipairs(rows) do
     fmt_time(r.t), fmt_mib(r.m), mbs,
     r.ct and fmt_time(r.ct) or "-", r.cm and fmt_mib(r.cm) or "-",
     r.ct and ("%.0fx"):format(r.ct / r.t) or "-"))
+end
+
+if not args.no_stream then
+  print()
+  stream.run(args, measure, fmt_time, fmt_mib)
 end

@@ -247,35 +247,63 @@ local function same_as_file(d, name, img)
   return original ~= nil and img:same(original)
 end
 
--- plan(d) -> { [file] = action }: "remove", or a function(path) that
--- writes the new image there; files without an action are kept as they
--- are. Only images that differ from the original, byte for byte, are
--- rewritten: an image that was only read, or changed and changed back, is
--- kept. Nothing is encoded whole here: an image is written (streamed,
--- untouched entries copied) when the plan is carried out.
-local function plan(d)
+--- changes(d) -> { [file] = change }: what the script did to the
+--- directory, file by file: "remove"; { image = img } (img is the new
+--- image: img:write(path) streams it, img:encode() gives its bytes); or
+--- { image = img, patches = { {offset=, bytes=}, ... }, size = n } (the raw
+--- image img with those bytes written over it, sorted and not
+--- overlapping). Files without a change are kept as they are. Only images
+--- that differ from the original, byte for byte, are changed: an image that
+--- was only read, or changed and changed back, is kept. Used to write the
+--- result (to_dir, in_place) and to stream it (crit.streamer).
+function transform.changes(d)
   local tx = state[d]
-  local actions = {}
-  local function writer_of(name, img)
+  local changes = {}
+  local function change_of(name, img)
     local patches = tx.patches[name]
     if patches then
-      return function(path) write_patched(img, patches, path) end
+      table_sort(patches, function(a, b) return a.offset < b.offset end)
+      for i = 2, #patches do
+        if patches[i].offset < patches[i - 1].offset + #patches[i - 1].bytes then
+          error("patch: " .. image_file(name) .. ": overlapping patches of the same bytes", 0)
+        end
+      end
+      return { image = img, patches = patches, size = img:file_size() }
     end
     if same_as_file(d, name, img) then return nil end
-    return function(path)
-      local ok, err = pcall(img.write, img, path)
-      if ok then return end
-      -- name the image, not the temporary file it was going to
-      local at, stop = tostring(err):find(path, 1, true)
-      if at then err = err:sub(1, at - 1) .. image_file(name) .. err:sub(stop + 1) end
-      error(err, 0)
-    end
+    return { image = img }
   end
   for name, img in pairs(tx.loaded) do
-    if tx.set[name] == nil then actions[image_file(name)] = writer_of(name, img) end
+    if tx.set[name] == nil then changes[image_file(name)] = change_of(name, img) end
   end
   for name, img in pairs(tx.set) do
-    actions[image_file(name)] = img and writer_of(name, img) or "remove"
+    changes[image_file(name)] = img and change_of(name, img) or "remove"
+  end
+  return changes
+end
+
+-- plan(d) -> { [file] = action }: "remove", or a function(path) that
+-- writes the new image there, from transform.changes. Nothing is encoded
+-- whole here: an image is written (streamed, untouched entries copied)
+-- when the plan is carried out.
+local function plan(d)
+  local actions = {}
+  for file, change in pairs(transform.changes(d)) do
+    local img = change ~= "remove" and change.image
+    if not img then
+      actions[file] = "remove"
+    elseif change.patches then
+      actions[file] = function(path) write_patched(img, change.patches, path) end
+    else
+      actions[file] = function(path)
+        local ok, err = pcall(img.write, img, path)
+        if ok then return end
+        -- name the image, not the temporary file it was going to
+        local at, stop = tostring(err):find(path, 1, true)
+        if at then err = err:sub(1, at - 1) .. file .. err:sub(stop + 1) end
+        error(err, 0)
+      end
+    end
   end
   return actions
 end

@@ -84,7 +84,8 @@ local function plural(n, word)
   return string_format("%d %s%s", n, word, n == 1 and "" or "s")
 end
 
-local function text_report(path, findings)
+--- check.text_report(path, findings) -> the text report (also capture --check's).
+function check.text_report(path, findings)
   local errors, warnings, provided = checklib.counts(findings)
   local out = {}
   local function section(severity, title, n)
@@ -151,7 +152,7 @@ function check.command(args)
   elseif args.json then
     report = json_report(args.dir, findings)
   else
-    report = text_report(args.dir, findings)
+    report = check.text_report(args.dir, findings)
   end
   stdio.write_stdout(report)
   stdio.flush_stdout()
