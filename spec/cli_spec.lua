@@ -329,5 +329,38 @@ describe("crit.lua", function()
         assert.are.equal("", r.out, what)
       end
     end)
+
+    -- What the commands find wrong in their arguments once parsed is wrong
+    -- usage too: exit 2 and the usage of the command, not exit 1.
+    it("a command's own argument checks exit with 2 and its usage", function()
+      local dir = FIXTURES .. "/sleep"
+      for _, args in ipairs({
+        { "transform", dir, "script.lua" },
+        { "mem", dir, "abc" },
+        { "mem", dir, "0", "--maps" },
+        { "mem", dir, "1", "--len", "16" },
+        { "mem", dir, "1", "--addr", "0xzz" },
+        { "mem", dir, "1", "--search", "" },
+        { "mem", dir, "1", "--regex", "^x" },
+        { "mem", dir, "1", "--maps", "--raw" },
+        { "check", "--only", dir },
+        { "coredump", dir, "--pid", "x" },
+      }) do
+        local r = crit(table.unpack(args))
+        local what = table.concat(args, " ")
+        assert.are.equal(2, r.code, what .. ": " .. r.err)
+        assert.matches("^Usage: crit%.lua " .. args[1] .. "%s", r.err, what)
+        assert.matches("\ncrit%.lua: error: [^\n]+\nTry 'crit%.lua " .. args[1] .. " %-%-help'", r.err, what)
+        assert.are.equal("", r.out, what)
+      end
+    end)
+
+    it("a directory where an image is expected: one line, exit status 1", function()
+      local dir = FIXTURES .. "/sleep"
+      for _, args in ipairs({ { "decode", "-i", dir }, { "show", dir }, { "info", dir } }) do
+        assert_one_line_error(crit(table.unpack(args)), "sleep: Is a directory\n$")
+      end
+      assert_one_line_error(sh(CRIT .. " decode < " .. dir), "stdin: Is a directory\n$")
+    end)
   end)
 end)

@@ -228,7 +228,8 @@ static int spool(int fd)
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		errno = ENOSPC; /* a short write sets none */
+		if (n > 0)
+			errno = ENOSPC; /* a short write sets none */
 		if (n < 0 || write(tmp, chunk, (size_t)n) != n) {
 			saved = errno;
 			close(tmp);
@@ -246,6 +247,10 @@ static int index_load(lua_State *L, struct index *x, int fd)
 	struct stat st;
 	int tmp = -1, r = 0;
 
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EISDIR; /* open() took it: read() would fail later */
+		return -1;
+	}
 	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
 		tmp = spool(fd);
 		if (tmp == -2)

@@ -3,10 +3,10 @@
 -- add_to_parser(parser) and command(args) -> true | nil, message.
 local argparse = require "argparse"
 local crit = require "crit"
+local usage = require "crit.cmd.usage"
 
 local io_stderr, io_stdout, os_getenv, os_exit = io.stderr, io.stdout, os.getenv, os.exit
-local xpcall, pcall, require, error, tostring, type, ipairs, getmetatable, setmetatable =
-  xpcall, pcall, require, error, tostring, type, ipairs, getmetatable, setmetatable
+local xpcall, pcall, require, tostring, type, ipairs = xpcall, pcall, require, tostring, type, ipairs
 local debug_traceback = debug.traceback
 
 local cli = {}
@@ -42,16 +42,13 @@ Exit status:
    0  success.
    1  an error: a missing file, a corrupt image, invalid JSON, a raw image
       given to decode. One line on stderr: "crit.lua: <what went wrong>".
-   2  wrong usage: an unknown command or option, a missing argument.
+   2  wrong usage: an unknown command or option, a missing argument, an
+      option that needs another, a value that is not a number or a PID.
 
 Environment:
    CRIT_DEBUG=1  on an error, also print the Lua traceback.
 
 Run 'crit.lua <command> --help' for the options of a command.]]
-
--- Usage errors: usage on stderr, then the error, then exit status 2
--- (argparse itself would exit 1, which we keep for runtime errors).
-local UsageError = {}
 
 -- build_parser(only): the parser with every command, or with the one
 -- named `only`: loading all the command modules and building their
@@ -69,9 +66,9 @@ local function build_parser(only)
         cli.VERSION, cli.CRIT_VERSION))
       os_exit(EXIT_OK, true)
     end)
-  parser.error = function(p, msg)
-    error(setmetatable({ parser = p, msg = msg }, UsageError), 0)
-  end
+  -- Usage errors: usage on stderr, then the error, then exit status 2
+  -- (argparse itself would exit 1, which we keep for runtime errors).
+  parser.error = usage.raise
   for _, name in ipairs(cli.COMMANDS) do
     if not only or name == only then require("crit.cmd." .. name).add_to_parser(parser) end
   end
@@ -120,7 +117,7 @@ function cli.main(argv)
   for i = 1, #argv do args_list[i] = argv[i] end
   local ok, args = pcall(parser.parse, parser, args_list)
   if not ok then
-    if getmetatable(args) == UsageError then return usage_error(args) end
+    if usage.is(args) then return usage_error(args) end
     io_stderr:write(cli.PROG, ": ", error_line(args), "\n")
     return EXIT_ERROR
   end

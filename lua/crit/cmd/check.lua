@@ -3,6 +3,7 @@
 local checklib = require "crit.check"
 local dirlib = require "crit.dir"
 local stdio = require "crit.cmd.stdio"
+local usage = require "crit.cmd.usage"
 
 local ipairs, tostring, string_format = ipairs, tostring, string.format
 local table_concat = table.concat
@@ -57,7 +58,8 @@ Examples:
 
 Exit status: 0 when there is no error (warnings and provided resources
 allowed), 1 when a check found an error (or the directory cannot be read),
-2 on wrong usage.]]
+2 on wrong usage (an unknown option, a missing argument, --only without
+--with).]]
 
 function check.add_to_parser(parser)
   local cmd = parser:command("check")
@@ -78,6 +80,9 @@ function check.add_to_parser(parser)
     :description("Also run the check in this Lua file (a function(d, report)). Repeatable.")
   cmd:flag("--only")
     :description("Run only the --with checks, not the built-in ones.")
+  usage.check(cmd, function(args)
+    if args.only and #args.with == 0 then return "--only needs a --with check" end
+  end)
 end
 
 local function plural(n, word)
@@ -133,7 +138,6 @@ local function json_report(path, findings)
 end
 
 function check.command(args)
-  if args.only and #(args.with or {}) == 0 then return nil, "check: --only needs a --with check" end
   local d, err = dirlib.open(args.dir)
   if not d then return nil, err end
   local checks = {}

@@ -2,6 +2,7 @@
 -- for gdb, readelf and other tools that read kernel core dumps.
 local coredump = require "crit.coredump"
 local dir = require "crit.dir"
+local usage = require "crit.cmd.usage"
 
 local io_stdout, io_stderr = io.stdout, io.stderr
 local string_format, tonumber, ipairs = string.format, tonumber, ipairs
@@ -37,8 +38,9 @@ EXAMPLES
 
 EXIT STATUS
   0  every core file was written (zombies skipped are not errors)
-  1  an error: bad arguments, a missing or corrupt image, an unwritable
-     directory, an unsupported architecture]]
+  1  an error: a missing or corrupt image, an unwritable directory, an
+     unsupported architecture
+  2  wrong usage: an unknown option, a missing argument, a bad PID]]
 
 function cmd.add_to_parser(parser)
   local c = parser:command("coredump", DESCRIPTION, EPILOG)
@@ -47,6 +49,12 @@ function cmd.add_to_parser(parser)
   c:option("-o --output", "Directory for the core files.", ".")
   c:option("--pid", "Only this process.")
   c:flag("--with-files", "Fill file-backed VMAs from the files on this host.")
+  usage.check(c, function(args)
+    if not args.pid then return nil end
+    local pid = tonumber(args.pid)
+    if not pid or pid <= 0 or pid ~= pid // 1 then return "bad PID '" .. args.pid .. "'" end
+    args.pid = pid // 1
+  end)
   return c
 end
 
@@ -92,9 +100,7 @@ function cmd.command(args)
   if not d then return nil, err end
   local pids = {}
   if args.pid then
-    local pid = tonumber(args.pid)
-    if not pid or pid <= 0 or pid ~= pid // 1 then return nil, "bad PID '" .. args.pid .. "'" end
-    pids[1] = pid // 1
+    pids[1] = args.pid
   else
     local tasks
     tasks, err = d:tasks()

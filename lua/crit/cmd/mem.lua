@@ -4,6 +4,7 @@ local crit = require "crit"
 local dir = require "crit.dir"
 local memory = require "crit.memory"
 local hexdump = require "crit.hexdump"
+local usage = require "crit.cmd.usage"
 
 local io_stdout, io_stderr = io.stdout, io.stderr
 local string_format, string_rep = string.format, string.rep
@@ -56,11 +57,43 @@ EXAMPLES
 
 EXIT STATUS
   0  success; with --search or --regex, at least one match
-  1  no match (--search, --regex), or an error: a bad number or option
-     combination, no such process or a zombie (no memory), a missing or
-     corrupt image
+  1  no match (--search, --regex), or an error: no such process or a
+     zombie (no memory), a missing or corrupt image
   2  wrong usage: an unknown option, a missing argument, two of --addr,
-     --search, --regex and --maps]]
+     --search, --regex and --maps, a bad number or PID, an option that
+     needs another (--len without --addr)]]
+
+local function number(s, what)
+  local v, err = crit.u64.parse(s)
+  if not v then return nil, string_format("%s: bad number '%s' (%s)", what, s, err) end
+  return v
+end
+
+-- What is wrong with the arguments (a usage error), or nil; the numbers
+-- are parsed in place: args.pid, args.addr, args.len, args.context.
+local function check_usage(args)
+  local pid = tonumber(args.pid)
+  if not pid or pid ~= pid // 1 or pid <= 0 then return "bad PID '" .. args.pid .. "'" end
+  args.pid = pid // 1
+  if args.len and not args.addr then return "--len needs --addr" end
+  if args.raw and (args.search or args.regex or args.maps) then
+    return "--raw goes with --addr or with no option"
+  end
+  if args.search == "" or args.regex == "" then return "empty search string" end
+  if args.regex and args.regex:sub(1, 1) == "^" then
+    return "--regex: a '^' anchor makes no sense in memory"
+  end
+  for _, opt in ipairs({ "addr", "len", "context" }) do
+    if args[opt] then
+      local v, err = number(args[opt], "--" .. opt)
+      if not v then return err end
+      args[opt] = v
+    end
+  end
+  args.len = args.len or DEFAULT_LEN
+  args.context = args.context or DEFAULT_CONTEXT
+  return nil
+end
 
 --- Add the `mem` command to an argparse parser.
 function mem.add_to_parser(parser)
@@ -77,30 +110,8 @@ function mem.add_to_parser(parser)
   cmd:option("--context", "Bytes shown before and after a match (default "
     .. DEFAULT_CONTEXT .. ").")
   cmd:flag("--raw", "Write raw bytes instead of a hexdump.")
+  usage.check(cmd, check_usage)
   return cmd
-end
-
-local function number(s, what)
-  if not s then return nil end
-  local v, err = crit.u64.parse(s)
-  if not v then return nil, string_format("%s: bad number '%s' (%s)", what, s, err) end
-  return v
-end
-
-local function check_args(args)
-  if args.len and not args.addr then return nil, "--len needs --addr" end
-  if args.raw and (args.search or args.regex or args.maps) then
-    return nil, "--raw goes with --addr or with no option"
-  end
-  if args.search == "" or args.regex == "" then return nil, "empty search string" end
-  if args.regex and args.regex:sub(1, 1) == "^" then
-    return nil, "--regex: a '^' anchor makes no sense in memory"
-  end
-  local addr, len, context, err
-  addr, err = number(args.addr, "--addr"); if err then return nil, err end
-  len, err = number(args.len, "--len"); if err then return nil, err end
-  context, err = number(args.context, "--context"); if err then return nil, err end
-  return { addr = addr, len = len or DEFAULT_LEN, context = context or DEFAULT_CONTEXT }
 end
 
 local function write(s) io_stdout:write(s) end
@@ -174,22 +185,18 @@ local function search(m, what, is_pattern, context)
   return true
 end
 
---- Run `crit.lua mem` with parsed args: true, or nil and a message.
+--- Run `crit.lua mem` with args as parsed and checked (check_usage):
+--- true, or nil and a message.
 function mem.command(args)
-  local opts, err = check_args(args)
-  if not opts then return nil, err end
-  local pid = tonumber(args.pid)
-  if not pid or pid ~= pid // 1 or pid <= 0 then return nil, "bad PID '" .. args.pid .. "'" end
-  local d
-  d, err = dir.open(args.dir)
+  local d, err = dir.open(args.dir)
   if not d then return nil, err end
   local m
-  m, err = memory.open(d, pid // 1)
+  m, err = memory.open(d, args.pid)
   if not m then return nil, err end
   if args.maps then show_maps(m); return true end
-  if args.search then return search(m, args.search, false, opts.context) end
-  if args.regex then return search(m, args.regex, true, opts.context) end
-  if opts.addr then return show_range(m, opts.addr, opts.addr + opts.len, args.raw) end
+  if args.search then return search(m, args.search, false, args.context) end
+  if args.regex then return search(m, args.regex, true, args.context) end
+  if args.addr then return show_range(m, args.addr, args.addr + args.len, args.raw) end
   return show_range(m, nil, nil, args.raw)
 end
 

@@ -3,6 +3,7 @@
 -- crit.transform needs LuaFileSystem: loaded when the command runs, so
 -- that the other commands work without it.
 local stdio = require "crit.cmd.stdio"
+local usage = require "crit.cmd.usage"
 
 local ipairs, pairs, pcall, tostring, type, require = ipairs, pairs, pcall, tostring, type, require
 local string_format, table_sort, table_concat = string.format, table.sort, table.concat
@@ -66,7 +67,8 @@ Exit status:
    0  success.
    1  an error: the script failed (nothing was written), a missing or
       corrupt image, OUTDIR exists.
-   2  wrong usage.]]
+   2  wrong usage: an unknown option, a missing argument, none or two
+      of -o, --in-place and --dry-run.]]
 
 function M.add_to_parser(parser)
   local cmd = parser:command("transform")
@@ -88,6 +90,11 @@ function M.add_to_parser(parser)
   cmd:flag("--copy")
     :description("Copy unchanged files into OUTDIR instead of hard-linking them.")
   cmd:mutex(output, in_place, dry_run)
+  usage.check(cmd, function(args)
+    if args.dir ~= "-" and not (args.output or args.in_place or args.dry_run) then
+      return "-o OUTDIR, --in-place or --dry-run is needed"
+    end
+  end)
 end
 
 -- What a dry run prints: diff.dirs's changes when crit.diff is there,
@@ -136,9 +143,6 @@ function M.command(args)
   local fn, err = transform.load_script(args.script)
   if not fn then return nil, err end
   if args.dir == "-" then return stream(transform, fn, args.args) end
-  if not (args.output or args.in_place or args.dry_run) then
-    return nil, "transform: -o OUTDIR, --in-place or --dry-run is needed"
-  end
   local d, actions = transform.run(args.dir, fn, args.args)
   local src = d.path:gsub("/+$", "")
   if args.in_place then
