@@ -10,17 +10,40 @@ CFLAGS     ?= -O2 -g -flto=auto
 LDFLAGS    ?= $(CFLAGS)
 LIBFLAG    ?= -shared
 BUSTED     ?= busted
-# Where `make install` (used by luarocks) puts things.
-INST_LIBDIR ?= /usr/local/lib/lua/5.4
-INST_LUADIR ?= /usr/local/share/lua/5.4
-INST_BINDIR ?= /usr/local/bin
+LDOC       ?= ldoc
+# protobuf-c's header and library, when not on the compiler's own paths
+# (LuaRocks passes what its external_dependencies found).
+PROTOBUF_C_INCDIR ?=
+PROTOBUF_C_LIBDIR ?=
+# Where `make install` puts things (LuaRocks and debian/rules set them).
+# An empty directory installs nothing there.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
+INST_LUADIR ?= $(PREFIX)/share/lua/5.4
+INST_BINDIR ?= $(PREFIX)/bin
+INST_MANDIR ?= $(PREFIX)/share/man/man1
+INST_BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INST_ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+LUA_SHEBANG ?= /usr/bin/env lua5.4
+# The command is crit.lua; CRIT_ALIAS=crit also installs it as `crit`
+# (and crit(1)), in front of CRIU's own crit: only when asked.
+CRIT_ALIAS  ?=
+
+VERSION := $(shell sed -n 's/.*_VERSION = "lua-crit \([^"]*\)".*/\1/p' lua/crit/init.lua)
+# Where the release tarball of `make dist` will be downloaded from: the
+# rockspec's source.url. Set it to the published location when releasing.
+DIST_URL ?= file://$(CURDIR)/$(BUILD)/dist
 
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
        -Wpointer-arith -Wcast-qual -Wundef -Wwrite-strings -Wdeclaration-after-statement
 # Only luaopen_crit_core is exported: hidden symbols are called directly,
 # not through the PLT, and link-time optimisation inlines the wire helpers.
-GEN_CFLAGS = $(CFLAGS) -fPIC -fvisibility=hidden -I$(GEN)
-ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR)
+PB_INC     = $(if $(PROTOBUF_C_INCDIR),-I$(PROTOBUF_C_INCDIR))
+PB_LIB     = $(if $(PROTOBUF_C_LIBDIR),-L$(PROTOBUF_C_LIBDIR)) -lprotobuf-c
+GEN_CFLAGS = $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -I$(GEN) $(PB_INC)
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -std=gnu99 -Isrc -I$(GEN) \
+             -I$(LUA_INCDIR) $(PB_INC)
 
 BUILD    ?= build
 GEN      = $(BUILD)/gen
@@ -43,12 +66,13 @@ DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compile
        libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse lua-filesystem luarocks \
        time clang libclang-rt-14-dev valgrind python3 lua-check
 
-.PHONY: all test test-restore test-asan test-valgrind clean distclean install setup demo fuzz fuzz-run bench criu lint
+.PHONY: all test test-restore test-asan test-valgrind clean distclean install setup demo fuzz fuzz-run \
+        bench criu lint man completion doc dist
 all: $(MODULE)
 
 $(MODULE): $(BIND_O) $(CORE_O) $(PB_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $^ -lprotobuf-c
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $^ $(PB_LIB)
 
 # protoc-c runs once for the whole schema; the stamp stands for its outputs.
 $(GEN)/.stamp: $(PROTOS)
@@ -193,11 +217,65 @@ demo: $(MODULE)
 	./crit.lua show examples/checkpoint/pstree.img
 	./crit.lua decode -i examples/checkpoint/core-30956.img | head -c 300; echo
 
-install: $(MODULE)
-	install -d $(INST_LIBDIR)/crit
-	install -m 0755 $(MODULE) $(INST_LIBDIR)/crit/core.so
-	cd lua && find crit -name '*.lua' -exec install -D -m 0644 {} $(INST_LUADIR)/{} \;
-	[ -z "$(INST_BINDIR)" ] || install -D -m 0755 crit.lua $(INST_BINDIR)/crit.lua
+# The man page and the shell completions, made from crit.lua's argparse
+# parsers: the text of --help.
+RUN_LUA  = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(BUILD)/?.so;;' $(LUA)
+MANPAGE  = $(BUILD)/man/crit.lua.1
+BASHCOMP = $(BUILD)/completion/crit.lua
+ZSHCOMP  = $(BUILD)/completion/_crit.lua
+LUA_SRC  = $(shell find lua -name '*.lua')
+man: $(MANPAGE)
+completion: $(BASHCOMP) $(ZSHCOMP)
+$(MANPAGE): tools/gen-man.lua $(LUA_SRC) $(MODULE)
+	@mkdir -p $(dir $@)
+	$(RUN_LUA) tools/gen-man.lua > $@.tmp && mv $@.tmp $@
+$(BASHCOMP) $(ZSHCOMP): $(LUA_SRC) $(MODULE)
+	@mkdir -p $(dir $@)
+	$(RUN_LUA) -e 'io.write(require("crit.cli").parser():get_bash_complete())' > $(BASHCOMP).tmp
+	$(RUN_LUA) -e 'io.write(require("crit.cli").parser():get_zsh_complete())' > $(ZSHCOMP).tmp
+	mv $(BASHCOMP).tmp $(BASHCOMP) && mv $(ZSHCOMP).tmp $(ZSHCOMP)
+
+# The API reference of the Lua module (LDoc, config.ld) in build/doc.
+doc:
+	$(LDOC) -d $(BUILD)/doc . 2>&1 | { grep -v 'definition cannot be parsed' || true; }
+	@test -f $(BUILD)/doc/index.html
+
+# A release: build/dist/lua-crit-VERSION.tar.gz (the files git tracks) and
+# lua-crit-VERSION-1.rockspec, made from the scm-1 one, pointing at it.
+DIST     = $(BUILD)/dist
+DISTNAME = lua-crit-$(VERSION)
+dist:
+	@test -n "$(VERSION)"
+	@mkdir -p $(DIST)
+	rm -rf $(DIST)/$(DISTNAME) && mkdir -p $(DIST)/$(DISTNAME)
+	git ls-files -z | xargs -0 cp --parents -t $(DIST)/$(DISTNAME)
+	tar -C $(DIST) --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+		-czf $(DIST)/$(DISTNAME).tar.gz $(DISTNAME)
+	rm -rf $(DIST)/$(DISTNAME)
+	md5=$$(md5sum < $(DIST)/$(DISTNAME).tar.gz | cut -d' ' -f1) && \
+	sed -e '1,2c\-- lua-crit $(VERSION), built from the release tarball of `make dist`.' \
+	    -e 's|^version = .*|version = "$(VERSION)-1"|' \
+	    -e "s|^  url = .*|  url = \"$(DIST_URL)/$(DISTNAME).tar.gz\",\n  md5 = \"$$md5\",\n  dir = \"$(DISTNAME)\",|" \
+	    -e '/^  branch = /d' \
+	    lua-crit-scm-1.rockspec > $(DIST)/$(DISTNAME)-1.rockspec
+	@echo "$(DIST)/$(DISTNAME).tar.gz and $(DIST)/$(DISTNAME)-1.rockspec"
+
+# With DESTDIR, PREFIX and the INST_* directories above. The man page and
+# completions are built here if they were not (LuaRocks leaves them out).
+install: $(MODULE) $(if $(INST_MANDIR),$(MANPAGE)) \
+	 $(if $(INST_BASHCOMPDIR)$(INST_ZSHCOMPDIR),$(BASHCOMP) $(ZSHCOMP))
+	install -D -m 0644 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/crit/core.so
+	cd lua && find crit -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(INST_LUADIR)/{} \;
+	[ -z "$(INST_BINDIR)" ] || { install -d $(DESTDIR)$(INST_BINDIR) && \
+		sed '1s|^#!.*|#!$(LUA_SHEBANG)|' crit.lua > $(DESTDIR)$(INST_BINDIR)/crit.lua && \
+		chmod 0755 $(DESTDIR)$(INST_BINDIR)/crit.lua; }
+	[ -z "$(INST_MANDIR)" ] || install -D -m 0644 $(MANPAGE) $(DESTDIR)$(INST_MANDIR)/crit.lua.1
+	[ -z "$(INST_BASHCOMPDIR)" ] || install -D -m 0644 $(BASHCOMP) $(DESTDIR)$(INST_BASHCOMPDIR)/crit.lua
+	[ -z "$(INST_ZSHCOMPDIR)" ] || install -D -m 0644 $(ZSHCOMP) $(DESTDIR)$(INST_ZSHCOMPDIR)/_crit.lua
+	[ -z "$(CRIT_ALIAS)" ] || [ -z "$(INST_BINDIR)" ] || \
+		ln -sf crit.lua $(DESTDIR)$(INST_BINDIR)/$(CRIT_ALIAS)
+	[ -z "$(CRIT_ALIAS)" ] || [ -z "$(INST_MANDIR)" ] || \
+		ln -sf crit.lua.1 $(DESTDIR)$(INST_MANDIR)/$(CRIT_ALIAS).1
 
 # clean keeps the criu builds (minutes to redo); distclean removes them too.
 clean:

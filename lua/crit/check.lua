@@ -1,4 +1,4 @@
--- crit.check: find what in a checkpoint directory would make `criu restore`
+--- crit.check: find what in a checkpoint directory would make `criu restore`
 -- fail or lose data. Runs checks, each a function of the directory, and
 -- collects their findings.
 --

@@ -75,6 +75,13 @@ local function build_parser(only)
   return parser
 end
 
+--- parser() -> the argparse parser of crit.lua with every command: what
+--- --help prints, and what tools/gen-man.lua and the shell completions
+--- are made from.
+function cli.parser()
+  return build_parser(nil)
+end
+
 -- The command argv names first, if it is one of ours: the rest of argv is
 -- that command's, so its parser alone parses it exactly as the whole one
 -- would. Anything else (--help, --version, a typo) gets every command.

@@ -1,4 +1,4 @@
--- ELF core files (what gdb reads) from a checkpoint: one per process, with
+--- ELF core files (what gdb reads) from a checkpoint: one per process, with
 -- the notes the kernel writes and the dumped memory, copied from pages-N
 -- straight into the output. See docs/coredump.md for the layout.
 --

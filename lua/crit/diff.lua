@@ -1,4 +1,4 @@
--- What changed between two checkpoint directories, or two images: a list of
+--- What changed between two checkpoint directories, or two images: a list of
 -- changes, each an image, an entry and a field path with its old and new
 -- value. Fast on untouched images: whole files, then each entry's raw bytes,
 -- are compared first; only entries whose bytes differ are decoded.

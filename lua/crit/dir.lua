@@ -1,4 +1,4 @@
--- A checkpoint directory: the images of one `criu dump`, opened lazily and
+--- A checkpoint directory: the images of one `criu dump`, opened lazily and
 -- cached, with the knowledge of how they refer to each other (pstree ->
 -- core, ids -> fdinfo -> files, mm -> vmas, pagemap) in one place: images
 -- by name, the process tree, files and sockets, namespaces, shared memory

@@ -1,4 +1,4 @@
--- Canonical hex+ASCII lines, as `hexdump -C` prints them, for bytes that
+--- Canonical hex+ASCII lines, as `hexdump -C` prints them, for bytes that
 -- arrive in pieces at arbitrary addresses (process memory, streamed).
 local string_byte, string_format, string_char = string.byte, string.format, string.char
 local table_concat = table.concat

@@ -1,4 +1,4 @@
--- The image object: a lazily decoded CRIU image. Entries stay wire bytes
+--- The image object: a lazily decoded CRIU image. Entries stay wire bytes
 -- until they are read; untouched entries are written back byte for byte.
 -- An image's state lives here, out of reach (pairs(img) shows nothing):
 -- other modules use its methods.

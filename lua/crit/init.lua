@@ -1,4 +1,4 @@
--- crit: read, edit and write CRIU checkpoint images from Lua.
+--- crit: read, edit and write CRIU checkpoint images from Lua.
 --   local img = assert(crit.open("core-1.img"))
 --   img[1].tc.comm = "renamed"; img:write("core-1.img")
 local core = require "crit.core"

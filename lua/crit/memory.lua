@@ -1,4 +1,4 @@
--- The memory of a dumped process: what it held at each virtual address,
+--- The memory of a dumped process: what it held at each virtual address,
 -- found through the pagemap in pages-N.img (and pagemap-shmem for shared
 -- memory, and the `parent` dump for PE_PARENT pages) without loading pages.
 --

@@ -1,4 +1,4 @@
--- What a checkpoint directory holds, in figures: processes, memory, files,
+--- What a checkpoint directory holds, in figures: processes, memory, files,
 -- sockets, namespaces, pages and criu's own dump statistics. collect()
 -- gathers them over crit.dir; text() and json() present them.
 --

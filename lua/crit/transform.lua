@@ -1,4 +1,4 @@
--- crit.transform: run a Lua script over a checkpoint directory (or one
+--- crit.transform: run a Lua script over a checkpoint directory (or one
 -- image) and write the result, re-encoding only the images that changed;
 -- and the conversions between CRIU's image layouts (pagemap 4.1/4.2, v1.0/v1.1).
 --
