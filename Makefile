@@ -33,7 +33,8 @@ CRIT_ALIAS  ?=
 VERSION := $(shell sed -n 's/.*_VERSION = "lua-crit \([^"]*\)".*/\1/p' lua/crit/init.lua)
 # Where the release tarball of `make dist` will be downloaded from: the
 # rockspec's source.url. Set it to the published location when releasing.
-DIST_URL ?= file://$(CURDIR)/$(BUILD)/dist
+DIST     ?= $(BUILD)/dist
+DIST_URL ?= file://$(abspath $(DIST))
 
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
        -Wpointer-arith -Wcast-qual -Wundef -Wwrite-strings -Wdeclaration-after-statement
@@ -242,7 +243,6 @@ doc:
 
 # A release: build/dist/lua-crit-VERSION.tar.gz (the files git tracks) and
 # lua-crit-VERSION-1.rockspec, made from the scm-1 one, pointing at it.
-DIST     = $(BUILD)/dist
 DISTNAME = lua-crit-$(VERSION)
 dist:
 	@test -n "$(VERSION)"
