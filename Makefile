@@ -62,10 +62,12 @@ MODULE   = $(BUILD)/crit/core.so
 # The Debian 12 packages the build, the tests and the CLI need (time, clang,
 # its libFuzzer runtime and valgrind: the bad-input spec, fuzz, test-valgrind;
 # python3: the restore scenarios; lua-check: make lint; `make criu` installs
-# criu's own build deps).
+# criu's own build deps; dpkg-dev, debhelper, lintian, lua-ldoc, groff-base
+# and zsh: the .deb, the API reference, the man page and completion specs).
 DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
        libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse lua-filesystem luarocks \
-       time clang libclang-rt-14-dev valgrind python3 lua-check
+       time clang libclang-rt-14-dev valgrind python3 lua-check \
+       dpkg-dev debhelper fakeroot lintian lua-ldoc groff-base zsh git
 
 .PHONY: all test test-restore test-asan test-valgrind clean distclean install setup demo fuzz fuzz-run \
         bench criu lint man completion doc dist
