@@ -336,6 +336,7 @@ describe("crit.lua", function()
       local dir = FIXTURES .. "/sleep"
       for _, args in ipairs({
         { "transform", dir, "script.lua" },
+        { "transform", "-", "script.lua", "--in-place" },
         { "mem", dir, "abc" },
         { "mem", dir, "0", "--maps" },
         { "mem", dir, "1", "--len", "16" },

@@ -91,8 +91,10 @@ function M.add_to_parser(parser)
     :description("Copy unchanged files into OUTDIR instead of hard-linking them.")
   cmd:mutex(output, in_place, dry_run)
   usage.check(cmd, function(args)
-    if args.dir ~= "-" and not (args.output or args.in_place or args.dry_run) then
-      return "-o OUTDIR, --in-place or --dry-run is needed"
+    local mode = args.output or args.in_place or args.dry_run
+    if args.dir ~= "-" and not mode then return "-o OUTDIR, --in-place or --dry-run is needed" end
+    if args.dir == "-" and (mode or args.copy) then
+      return "DIR - writes the image to stdout: no -o, --in-place, --dry-run or --copy"
     end
   end)
 end
