@@ -24,7 +24,6 @@ dependencies = {
   "lua >= 5.4, < 5.5",
   "argparse",
   "luafilesystem",   -- crit.transform (hard links, symlinks, directory listings)
-  "lua-cjson",       -- check --json
 }
 external_dependencies = {
   PROTOBUF_C = { header = "protobuf-c/protobuf-c.h", library = "protobuf-c" },

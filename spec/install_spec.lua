@@ -10,7 +10,7 @@ local function lines_of(cmd) return S.lines_of("unset LD_PRELOAD; " .. cmd) end
 local have_luarocks = os.execute("command -v luarocks >/dev/null 2>&1") == true
 local with_luarocks = have_luarocks and it or pending
 
--- Debian's lua-argparse, lua-filesystem and lua-cjson are not rocks: the
+-- Debian's lua-argparse and lua-filesystem are not rocks: the
 -- trees get no dependencies (--deps-mode=none), and nothing is downloaded.
 local LR = "luarocks --lua-version=5.4 "
 

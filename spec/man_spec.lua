@@ -112,8 +112,8 @@ describe("shell completion", function()
 
   -- bash's completions for the words typed so far (the last one being completed).
   local function complete(path, words)
-    local cmd = ("unset LD_PRELOAD; bash -c 'source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _crit.lua; printf \"%%s\\n\" \"${COMPREPLY[@]}\"'")
-      :format(path, table.concat(words, " "), #words - 1)
+    local cmd = ("unset LD_PRELOAD; bash -c 'source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _crit.lua; "
+      .. "printf \"%%s\\n\" \"${COMPREPLY[@]}\"'"):format(path, table.concat(words, " "), #words - 1)
     return S.lines_of(cmd)
   end
 
