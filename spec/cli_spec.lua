@@ -335,6 +335,8 @@ describe("crit.lua", function()
     it("a command's own argument checks exit with 2 and its usage", function()
       local dir = FIXTURES .. "/sleep"
       for _, args in ipairs({
+        { "decode", "--nice", "-i", dir .. "/pstree.img" },
+        { "decode", "--format", "txt", "--pretty", "-i", dir .. "/pstree.img" },
         { "transform", dir, "script.lua" },
         { "transform", "-", "script.lua", "--in-place" },
         { "mem", dir, "abc" },

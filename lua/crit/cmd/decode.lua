@@ -1,6 +1,7 @@
 -- crit.lua decode: a CRIU image, binary, to crit's JSON or protobuf text format.
 local core = require "crit.core"
 local stdio = require "crit.cmd.stdio"
+local usage = require "crit.cmd.usage"
 
 local decode = {}
 
@@ -60,6 +61,11 @@ function decode.add_to_parser(parser)
   cmd:flag("--nice")
     :description("With --format txt: magic and entry types by name, fields\n"
       .. "indented, hex fields in hex.")
+  -- Options that do not go together: wrong usage, exit status 2.
+  usage.check(cmd, function(args)
+    if args.format ~= "json" and args.pretty then return "--pretty is for JSON; text format has --nice" end
+    if args.format == "json" and args.nice then return "--nice needs --format txt" end
+  end)
 end
 
 --- run(args, opts): shared with `show`. opts: pretty, nopl.
@@ -80,19 +86,11 @@ function decode.run_text(input, output, nice)
   return true
 end
 
--- Options that do not go together: wrong usage, exit status 2.
-local function usage(msg)
-  io.stderr:write("crit.lua decode: error: ", msg, "\n")
-  return 2
-end
-
 function decode.command(args)
   local format = args.format
   if format ~= "json" then
-    if args.pretty then return usage("--pretty is for JSON; text format has --nice") end
     return decode.run_text(args["in"], args.out, args.nice or format == "nice")
   end
-  if args.nice then return usage("--nice needs --format txt") end
   return decode.run(args["in"], args.out, args.pretty, false)
 end
 
