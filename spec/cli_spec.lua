@@ -338,6 +338,8 @@ describe("crit.lua", function()
         { "decode", "--nice", "-i", dir .. "/pstree.img" },
         { "decode", "--format", "txt", "--pretty", "-i", dir .. "/pstree.img" },
         { "transform", dir, "script.lua" },
+        { "serve", "/tmp", dir, "--", "x" },
+        { "capture", "/tmp", "-o", "/tmp/nothing-here", "--", "x" },
         { "transform", "-", "script.lua", "--in-place" },
         { "mem", dir, "abc" },
         { "mem", dir, "0", "--maps" },

@@ -2,6 +2,7 @@
 -- or not at all, optionally transformed and checked; the engine is
 -- crit.streamer.
 local stdio = require "crit.cmd.stdio"
+local usage = require "crit.cmd.usage"
 
 local require, tostring, tonumber, ipairs, pcall, error, string_format =
   require, tostring, tonumber, ipairs, pcall, error, string.format
@@ -41,7 +42,7 @@ Exit status:
    0  criu dumped, OUT is written.
    1  criu failed, a transfer broke off, the script failed, --check found
       errors, OUT or the socket exists: OUT is not written.
-   2  wrong usage.]]
+   2  wrong usage (arguments after -- without --transform too).]]
 
 function M.add_to_parser(parser)
   local cmd = parser:command("capture")
@@ -60,6 +61,9 @@ function M.add_to_parser(parser)
     :description("Run the checks of crit.lua check before committing; errors abort.")
   cmd:option("--timeout"):target("timeout"):argname("SECONDS"):convert(tonumber)
     :description("Give up if criu has not connected after this many seconds.")
+  usage.check(cmd, function(args)
+    if #args.args > 0 and not args.transform then return "the arguments after -- are for a --transform script" end
+  end)
 end
 
 -- The script over the received dump, its changes written in place.
@@ -112,9 +116,6 @@ local function receive(args, tmp)
 end
 
 function M.command(args)
-  if #args.args > 0 and not args.transform then
-    return nil, "capture: the arguments after -- are for a --transform script"
-  end
   local transform, lfs = require "crit.transform", require "lfs"
   local out = args.output
   if lfs.symlinkattributes(out) then return nil, "capture: " .. out .. ": already exists" end

@@ -1,6 +1,7 @@
 -- crit.lua serve: serve a dump to `criu restore --stream`, optionally
 -- transformed on the fly; the engine is crit.streamer.
 local stdio = require "crit.cmd.stdio"
+local usage = require "crit.cmd.usage"
 
 local require, tostring, tonumber, ipairs, string_format = require, tostring, tonumber, ipairs, string.format
 local io_stderr = io.stderr
@@ -44,7 +45,7 @@ Exit status:
    0  criu restored the dump.
    1  the restore failed, SOURCE is not a dump, the script failed, the
       socket exists, or criu did not connect in time.
-   2  wrong usage.]]
+   2  wrong usage (arguments after -- without --transform too).]]
 
 function M.add_to_parser(parser)
   local cmd = parser:command("serve")
@@ -61,6 +62,9 @@ function M.add_to_parser(parser)
     :description("A transform script to apply on the fly.")
   cmd:option("--timeout"):target("timeout"):argname("SECONDS"):convert(tonumber)
     :description("Give up if criu has not connected after this many seconds.")
+  usage.check(cmd, function(args)
+    if #args.args > 0 and not args.transform then return "the arguments after -- are for a --transform script" end
+  end)
 end
 
 -- "1.0 GiB", "12.3 MiB", "812 bytes".
@@ -97,9 +101,6 @@ local function prepare(args)
 end
 
 function M.command(args)
-  if #args.args > 0 and not args.transform then
-    return nil, "serve: the arguments after -- are for a --transform script"
-  end
   local streamer = require "crit.streamer"
   local policy, err = prepare(args)
   if not policy then return nil, err end
