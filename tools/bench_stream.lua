@@ -102,7 +102,7 @@ local function round(dir, mib, streamed, measure)
   -- the last round's writeback must not land in this one's time
   sh("sync")
   local imgs, out, log = dir .. "/imgs", dir .. "/out", dir .. "/criu.log"
-  local dump_t, restore_t, rss = nil, nil, nil
+  local dump_t, restore_t, rss
   if not streamed then
     dump_t = measure(("%s dump -t %d -D %s -o %s"):format(criu, pid, q(imgs), q(log)))
     gone(pid)

@@ -16,7 +16,8 @@ local function crit_bg(dir, ...)
   assert(os.execute("mkdir -p " .. q(dir)))
   -- crit.lua's own pid in DIR/pid (exec keeps it), its status in DIR/rc
   assert(os.execute(string.format(
-    "{ sh -c 'echo $$ >\"$1\"; shift; exec \"$@\"' sh %s %s %s >%s/out 2>%s/err; echo $? >%s/rc; } </dev/null >/dev/null 2>&1 &",
+    "{ sh -c 'echo $$ >\"$1\"; shift; exec \"$@\"' sh %s %s %s >%s/out 2>%s/err; echo $? >%s/rc; }"
+      .. " </dev/null >/dev/null 2>&1 &",
     q(dir .. "/pid"), q(CRIT), table.concat(args, " "), q(dir), q(dir), q(dir))))
   assert(RS.wait_until(function() return RS.read_file(dir .. "/pid") end, 10))
   return { pid = tonumber(RS.read_file(dir .. "/pid")), dir = dir }
