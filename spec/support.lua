@@ -84,7 +84,7 @@ end
 --- Every fixture image file, sorted: { "spec/fixtures/corpus/sleep/core-1.img", ... }
 function support.fixture_images()
   return lines_of("find -L " .. support.FIXTURES .. " -type f ! -name '*.md' ! -name '*.log'"
-    .. " ! -name '*.txt' ! -name '*.json' ! -path '*golden*' ! -path '*recipe*' | LC_ALL=C sort")
+    .. " ! -name '*.txt' ! -name '*.json' ! -path '*golden*' ! -path '*recipe*' ! -path '*/archives/*' | LC_ALL=C sort")
 end
 
 --- The first fixture whose path matches the Lua pattern.

@@ -111,7 +111,7 @@ local function check(dir, file)
 end
 
 for _, dir in ipairs(lines("ls '" .. corpus .. "'")) do
-	if dir ~= "golden-crit-4.2" and dir ~= "recipe"
+	if dir ~= "golden-crit-4.2" and dir ~= "recipe" and dir ~= "archives"
 	    and lines("test -d '" .. corpus .. "/" .. dir .. "' && echo d")[1] then
 		for _, file in ipairs(lines("ls '" .. corpus .. "/" .. dir .. "'")) do
 			if not file:match("%.log$") then check(dir, file) end
