@@ -59,90 +59,149 @@ void image_cursor_init(struct image_cursor *c, const struct image_header *h,
 
 /* Hostile sizes must not wrap: every result saturates at UINT64_MAX,
  * which is then refused as larger than the file. */
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 static uint64_t round_up(uint64_t x, uint64_t to)
 {
 	return x > UINT64_MAX - to ? UINT64_MAX : (x + to - 1) / to * to;
 }
 
-static uint64_t field_or_zero(const uint8_t *msg, size_t len, uint32_t number)
+int image_payload_skipped(const struct payload_desc *pd, const uint8_t *msg, size_t msg_len)
 {
-	uint64_t v = 0;
-
-	wire_find_varint(msg, len, number, &v);
-	return v;
+	return pd->skip && wire_varint_or_zero(msg, msg_len, pd->skip) != 0;
 }
 
-/* The messages of an IPC queue: qnum x (u32 size, ipc_msg, data padded to 8). */
-static int ipc_msg_payload_len(uint64_t qnum, const uint8_t *rest, size_t rest_len,
-			       uint64_t *out, struct crit_error *err)
+int image_payload_data_len(const struct payload_desc *pd, const uint8_t *msg, size_t msg_len,
+			   uint64_t *n)
 {
-	uint64_t pos = 0, i;
+	uint64_t sum = 0, v;
+	size_t i;
+	int over = 0;
 
-	for (i = 0; i < qnum; i++) {
-		uint32_t size;
-		uint64_t msize;
-
-		if (rest_len - pos < 4)
-			return crit_fail(err, "message %" PRIu64 " of %" PRIu64
-					      " of the queue: truncated size", i + 1, qnum);
-		size = wire_le32(rest + pos);
-		pos += 4;
-		if (size > rest_len - pos)
-			return crit_fail(err, "message %" PRIu64 ": size %" PRIu32
-					      " past the end of the file", i + 1, size);
-		msize = field_or_zero(rest + pos, size, 2);
-		pos += size;
-		if (round_up(msize, 8) > rest_len - pos)
-			return crit_fail(err, "message %" PRIu64 ": %" PRIu64
-					      " bytes of data past the end of the file", i + 1, msize);
-		pos += round_up(msize, 8);
+	*n = 0;
+	if (image_payload_skipped(pd, msg, msg_len))
+		return 0;
+	for (i = 0; i < 2 && pd->size[i]; i++) {
+		v = wire_varint_or_zero(msg, msg_len, pd->size[i]);
+		over |= v > UINT64_MAX - sum;
+		sum = over ? UINT64_MAX : sum + v;
 	}
-	*out = pos;
-	return 0;
+	if (pd->unit > 1 && sum > UINT64_MAX / pd->unit) {
+		over = 1;
+		sum = UINT64_MAX;
+	} else if (pd->unit > 1) {
+		sum *= pd->unit;
+	}
+	*n = sum;
+	return over ? -1 : 0;
 }
 
-int image_payload_len(const struct image_type *t, size_t index, int chunked,
-		      const uint8_t *msg, size_t msg_len, const uint8_t *rest,
-		      size_t rest_len, uint64_t *payload_len, struct crit_error *err)
+int image_put_padding(struct buf *out, const struct payload_desc *pd, uint64_t data_len)
+{
+	static const uint8_t zeros[8];
+
+	return buf_put(out, zeros, (size_t)(round_up(data_len, pd->align) - data_len));
+}
+
+void image_queue_init(struct image_queue *q, const struct payload_desc *pd, const uint8_t *msg,
+		      size_t msg_len, const uint8_t *payload, size_t payload_len)
+{
+	q->pd = pd;
+	q->p = payload;
+	q->end = payload + payload_len;
+	q->count = wire_varint_or_zero(msg, msg_len, pd->size[0]);
+	q->index = 0;
+}
+
+int image_queue_next(struct image_queue *q, struct image_queue_item *it, struct crit_error *err)
+{
+	size_t left = (size_t)(q->end - q->p);
+	uint64_t padded;
+
+	if (q->index == q->count)
+		return 0;
+	q->index++;
+	if (left < 4)
+		return crit_fail(err, "message %" PRIu64 " of %" PRIu64 " of the queue: truncated size",
+				 q->index, q->count);
+	it->msg_len = wire_le32(q->p);
+	if (it->msg_len > left - 4)
+		return crit_fail(err, "message %" PRIu64 ": size %" PRIu32 " past the end of the file",
+				 q->index, it->msg_len);
+	it->msg = q->p + 4;
+	it->data = it->msg + it->msg_len;
+	it->data_len = wire_varint_or_zero(it->msg, it->msg_len, q->pd->item_size);
+	padded = round_up(it->data_len, q->pd->align);
+	if (padded > left - 4 - it->msg_len)
+		return crit_fail(err, "message %" PRIu64 ": %" PRIu64
+				      " bytes of data past the end of the file", q->index, it->data_len);
+	q->p = it->data + padded;
+	return 1;
+}
+
+uint64_t image_queue_put_item(struct buf *out, const struct payload_desc *pd, const uint8_t *msg,
+			      size_t msg_len)
+{
+	buf_put_u32le(out, (uint32_t)msg_len);
+	buf_put(out, msg, msg_len);
+	return wire_varint_or_zero(msg, msg_len, pd->item_size);
+}
+
+size_t image_queue_open_item(struct buf *out)
+{
+	size_t mark = out->len;
+
+	buf_put_u32le(out, 0);
+	return mark;
+}
+
+uint64_t image_queue_close_item(struct buf *out, const struct payload_desc *pd, size_t mark)
+{
+	size_t len = out->len - mark - 4;
+
+	if (out->failed)
+		return 0;
+	out->data[mark] = (uint8_t)len;
+	out->data[mark + 1] = (uint8_t)(len >> 8);
+	out->data[mark + 2] = (uint8_t)(len >> 16);
+	out->data[mark + 3] = (uint8_t)(len >> 24);
+	return wire_varint_or_zero(out->data + mark + 4, len, pd->item_size);
+}
+
+int image_first_chunked(const struct image_type *t, const uint8_t *msg, size_t msg_len)
+{
+	return t->chunked && wire_varint_or_zero(msg, msg_len, t->chunked) != 0;
+}
+
+/* The bytes a queue takes: every item walked. */
+static int queue_len(const struct payload_desc *pd, const uint8_t *msg, size_t msg_len,
+		     const uint8_t *rest, size_t rest_len, uint64_t *n, struct crit_error *err)
+{
+	struct image_queue q;
+	struct image_queue_item it;
+	int r;
+
+	image_queue_init(&q, pd, msg, msg_len, rest, rest_len);
+	while ((r = image_queue_next(&q, &it, err)) > 0)
+		;
+	*n = (uint64_t)(q.p - rest);
+	return r;
+}
+
+int image_payload_len(const struct payload_desc *pd, const uint8_t *msg, size_t msg_len,
+		      const uint8_t *rest, size_t rest_len, uint64_t *payload_len,
+		      struct crit_error *err)
 {
 	uint64_t n = 0;
 
-	switch (schema_entry_payload(t, index, chunked)) {
-	case PAYLOAD_NONE:
-		break;
-	case PAYLOAD_PIPE:
-	case PAYLOAD_SK_QUEUE:
-		n = field_or_zero(msg, msg_len, 2); /* bytes, length */
-		break;
-	case PAYLOAD_TCP:
-		n = sat_add(field_or_zero(msg, msg_len, 1), field_or_zero(msg, msg_len, 3));
-		break;
-	case PAYLOAD_BPFMAP:
-		n = sat_add(field_or_zero(msg, msg_len, 2), field_or_zero(msg, msg_len, 3));
-		break;
-	case PAYLOAD_IPC_SHM:
-		if (!field_or_zero(msg, msg_len, 3)) /* in_pagemaps: data is in pages */
-			n = round_up(field_or_zero(msg, msg_len, 2), 4);
-		break;
-	case PAYLOAD_IPC_SEM:
-		n = field_or_zero(msg, msg_len, 2);
-		n = round_up(n > UINT64_MAX / 2 ? UINT64_MAX : n * 2, 8);
-		break;
-	case PAYLOAD_IPC_MSG:
-		if (ipc_msg_payload_len(field_or_zero(msg, msg_len, 3), rest, rest_len, &n, err))
-			return -1;
-		break;
-	case PAYLOAD_GHOST:
+	if (pd->kind == PAYLOAD_NONE) {
+		n = 0;
+	} else if (pd->rest) {
 		n = rest_len;
-		break;
-	case PAYLOAD_GHOST_CHUNK:
-		n = field_or_zero(msg, msg_len, 1); /* len */
-		break;
+	} else if (pd->item) {
+		if (queue_len(pd, msg, msg_len, rest, rest_len, &n, err))
+			return -1;
+	} else if (!image_payload_skipped(pd, msg, msg_len)) {
+		image_payload_data_len(pd, msg, msg_len, &n);
+		n = round_up(n, pd->align);
 	}
 	if (n > rest_len)
 		return crit_fail(err, "payload of %" PRIu64 " bytes past the end of the file (%zu left)",
@@ -173,11 +232,11 @@ int image_cursor_next(struct image_cursor *c, struct entry_loc *loc, struct crit
 		return crit_fail(err, "entry size %" PRIu32 " past the end of the file (%" PRIu64
 				      " bytes left)", size, left - 4);
 	msg = c->data + c->pos + 4;
-	if (t->layout == LAYOUT_GHOST && c->index == 0)
-		c->chunked = field_or_zero(msg, size, 9) != 0;
+	if (c->index == 0)
+		c->chunked = image_first_chunked(t, msg, size);
 	loc->start = c->pos;
 	loc->msg_len = size;
-	if (image_payload_len(t, c->index, c->chunked, msg, size, msg + size,
+	if (image_payload_len(schema_entry_payload(t, c->index, c->chunked), msg, size, msg + size,
 			      (size_t)(left - 4 - size), &loc->payload_len, err))
 		return -1;
 	c->pos += 4 + (uint64_t)size + loc->payload_len;
@@ -192,7 +251,7 @@ size_t image_header_bytes(const struct image_type *t, uint8_t out[8])
 
 	if (t->layout == LAYOUT_RAW)
 		return 0;
-	if (strcmp(t->name, "INVENTORY") != 0)
+	if (!t->bare_magic)
 		words[n++] = t->service ? MAGIC_IMG_SERVICE : MAGIC_IMG_COMMON;
 	words[n++] = t->magic;
 	for (i = 0; i < n; i++) {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "error.h"
 #include "schema.h"
 
@@ -42,11 +43,55 @@ void image_cursor_init(struct image_cursor *c, const struct image_header *h,
 /* 1: *loc is the next entry; 0: end of image; -1: corrupt (err set). */
 int image_cursor_next(struct image_cursor *c, struct entry_loc *loc, struct crit_error *err);
 
-/* Size of the payload that follows message `msg` of entry `index`, given
- * what remains of the file after the message (`rest`, `rest_len`). */
-int image_payload_len(const struct image_type *t, size_t index, int chunked,
-		      const uint8_t *msg, size_t msg_len, const uint8_t *rest,
-		      size_t rest_len, uint64_t *payload_len, struct crit_error *err);
+/* The payloads, as the schema table (schema.h) describes them: the one
+ * place that reads their size fields and walks their layout. */
+
+/* Whether the entry has no payload at all (an ipc shm in_pagemaps). */
+int image_payload_skipped(const struct payload_desc *pd, const uint8_t *msg, size_t msg_len);
+/* The bytes of data the size fields of message `msg` give, padding
+ * excluded; 0 when skipped. Saturates at UINT64_MAX and returns -1 when
+ * they overflow. Not for queues and rests of the file. */
+int image_payload_data_len(const struct payload_desc *pd, const uint8_t *msg, size_t msg_len,
+			   uint64_t *n);
+/* Size of the payload, padding included, that follows message `msg`,
+ * checked against what remains of the file (`rest`, `rest_len`). */
+int image_payload_len(const struct payload_desc *pd, const uint8_t *msg, size_t msg_len,
+		      const uint8_t *rest, size_t rest_len, uint64_t *payload_len,
+		      struct crit_error *err);
+/* Append the zero bytes that pad `data_len` bytes of data. */
+int image_put_padding(struct buf *out, const struct payload_desc *pd, uint64_t data_len);
+
+/* The items of a queue payload (an IPC message queue), read in order:
+ * each a u32 size, an `item` message, then its data padded to `align`. */
+struct image_queue {
+	const struct payload_desc *pd;
+	const uint8_t *p, *end;
+	uint64_t count, index;
+};
+struct image_queue_item {
+	const uint8_t *msg;
+	uint32_t msg_len;
+	const uint8_t *data;
+	uint64_t data_len; /* padding excluded */
+};
+
+void image_queue_init(struct image_queue *q, const struct payload_desc *pd, const uint8_t *msg,
+		      size_t msg_len, const uint8_t *payload, size_t payload_len);
+/* 1: *it is the next item; 0: no more; -1: it does not fit (err set). */
+int image_queue_next(struct image_queue *q, struct image_queue_item *it, struct crit_error *err);
+/* Writing an item: its size and message `msg`; the data size the message
+ * gives is returned, and the caller appends the data and its padding. */
+uint64_t image_queue_put_item(struct buf *out, const struct payload_desc *pd, const uint8_t *msg,
+			      size_t msg_len);
+/* The same when the caller encodes the message straight into `out`, which
+ * must be in memory (fd -1: nothing drains before the size is set):
+ * open writes a placeholder, close sets the size. */
+size_t image_queue_open_item(struct buf *out);
+uint64_t image_queue_close_item(struct buf *out, const struct payload_desc *pd, size_t mark);
+
+/* Whether the first entry `msg` of an image says that chunks follow it
+ * (ghost files); 0 for other layouts. */
+int image_first_chunked(const struct image_type *t, const uint8_t *msg, size_t msg_len);
 
 /* The header bytes that new images of this type start with. */
 size_t image_header_bytes(const struct image_type *t, uint8_t out[8]);

@@ -41,10 +41,9 @@
 #define SRC_END (-1)
 #define SRC_ERROR (-2)
 
-/* Field numbers that the layout of an image depends on. */
+/* crit 3.17's pagemap_entry had nr_pages where compat_nr_pages is now. */
 #define PAGEMAP_COMPAT_NR_PAGES 2
 #define PAGEMAP_NR_PAGES 5
-#define GHOST_CHUNKS 9
 
 /* ------------------------------------------------------------------ */
 /* The reader                                                           */
@@ -1578,18 +1577,7 @@ out:
 
 static uint64_t msg_varint(const struct buf *msg, uint32_t number)
 {
-	uint64_t v = 0;
-
-	if (msg->len)
-		wire_find_varint(msg->data, msg->len, number, &v);
-	return v;
-}
-
-static void put_padding(struct buf *out, uint64_t len, unsigned to)
-{
-	static const uint8_t zeros[8];
-
-	buf_put(out, zeros, (to - len % to) % to);
+	return wire_varint_or_zero(msg->data, msg->len, number);
 }
 
 /* Base64 data x (of the member `owner` when x is absent) that must decode
@@ -1616,20 +1604,27 @@ static int put_sized(struct encoder *e, const struct jnode *x, const struct jnod
 }
 
 /* {"inq": base64, "outq": base64} */
-static int encode_tcp_queues(struct encoder *e, const struct jnode *x, const struct jnode *entry)
+static int encode_tcp_queues(struct encoder *e, const struct payload_desc *pd,
+			     const struct jnode *x, const struct jnode *entry)
 {
-	const struct jnode *inq = NULL, *outq = NULL, *c;
-	const struct buf *m = e->msg;
+	static const char *const queues[2] = { "inq", "outq" };
+	const struct jnode *given[2] = { NULL, NULL }, *c;
+	uint64_t want[2];
+	int k;
 
-	if (!x && (msg_varint(m, 1) || msg_varint(m, 3)))
-		return crit_fail(at(e->err, entry->at), "missing: inq_len and outq_len say %" PRIu64
-				 " and %" PRIu64 " bytes", msg_varint(m, 1), msg_varint(m, 3));
+	for (k = 0; k < 2; k++)
+		want[k] = msg_varint(e->msg, pd->size[k]);
+	if (!x && (want[0] || want[1]))
+		return crit_fail(at(e->err, entry->at), "missing: %s and %s say %" PRIu64
+				 " and %" PRIu64 " bytes", pd->size_name[0], pd->size_name[1],
+				 want[0], want[1]);
 	if (!x)
 		return 0;
 	if (x->type != J_OBJECT)
 		return type_error(e->err, x, "an object {\"inq\": ..., \"outq\": ...}");
 	for (c = x->first; c; c = c->next) {
-		const struct jnode **slot = key_is(c, "inq") ? &inq : key_is(c, "outq") ? &outq : NULL;
+		const struct jnode **slot = key_is(c, queues[0]) ? &given[0] :
+					    key_is(c, queues[1]) ? &given[1] : NULL;
 
 		if (!slot || *slot) {
 			push_key(e->err, c->key, c->key_len);
@@ -1638,32 +1633,31 @@ static int encode_tcp_queues(struct encoder *e, const struct jnode *x, const str
 		}
 		*slot = c;
 	}
-	if (put_sized(e, inq, x, msg_varint(m, 1), "inq_len")) {
-		crit_error_push_path(e->err, "inq", -1);
-		return -1;
-	}
-	if (put_sized(e, outq, x, msg_varint(m, 3), "outq_len")) {
-		crit_error_push_path(e->err, "outq", -1);
-		return -1;
+	for (k = 0; k < 2; k++) {
+		if (put_sized(e, given[k], x, want[k], pd->size_name[k])) {
+			crit_error_push_path(e->err, queues[k], -1);
+			return -1;
+		}
 	}
 	return 0;
 }
 
-/* nsems values, each a u16, little-endian, padded to 8 bytes. */
-static int encode_semaphores(struct encoder *e, const struct jnode *x, const struct jnode *entry,
-			     uint64_t nsems)
+/* nsems values, each a u16, little-endian, padded. */
+static int encode_semaphores(struct encoder *e, const struct payload_desc *pd,
+			     const struct jnode *x, const struct jnode *entry)
 {
+	uint64_t nsems = msg_varint(e->msg, pd->size[0]);
 	const struct jnode *c;
 	long k;
 
 	if (!x)
-		return nsems ? crit_fail(at(e->err, entry->at), "missing: nsems says %" PRIu64
-					 " semaphores", nsems) : 0;
+		return nsems ? crit_fail(at(e->err, entry->at), "missing: %s says %" PRIu64
+					 " semaphores", pd->size_name[0], nsems) : 0;
 	if (x->type != J_ARRAY)
 		return type_error(e->err, x, "an array of semaphore values");
 	if (x->len != nsems)
-		return crit_fail(at(e->err, x->at), "%zu semaphore values, but nsems says %" PRIu64,
-				 x->len, nsems);
+		return crit_fail(at(e->err, x->at), "%zu semaphore values, but %s says %" PRIu64,
+				 x->len, pd->size_name[0], nsems);
 	for (c = x->first, k = 0; c; c = c->next, k++) {
 		struct int_value v;
 
@@ -1676,92 +1670,81 @@ static int encode_semaphores(struct encoder *e, const struct jnode *x, const str
 		buf_putc(e->r->out, (uint8_t)v.mag);
 		buf_putc(e->r->out, (uint8_t)(v.mag >> 8));
 	}
-	put_padding(e->r->out, 2 * nsems, 8);
+	image_put_padding(e->r->out, pd, nsems * pd->unit);
 	return 0;
 }
 
-/* [ipc_msg, base64 data, ...]: each message as a u32 size, the message
- * and its msize bytes of data padded to 8. */
-static int encode_message_queue(struct encoder *e, const struct jnode *x,
-				const struct jnode *entry, uint64_t qnum)
+/* [item message, base64 data, ...], as the queue's layout has them. */
+static int encode_queue(struct encoder *e, const struct payload_desc *pd, const struct jnode *x,
+			const struct jnode *entry)
 {
+	uint64_t count = msg_varint(e->msg, pd->size[0]);
 	struct buf *out = e->r->out;
 	const struct jnode *c;
 	long k;
 
 	if (!x)
-		return qnum ? crit_fail(at(e->err, entry->at), "missing: qnum says %" PRIu64
-					" messages", qnum) : 0;
+		return count ? crit_fail(at(e->err, entry->at), "missing: %s says %" PRIu64
+					 " messages", pd->size_name[0], count) : 0;
 	if (x->type != J_ARRAY)
 		return type_error(e->err, x, "an array of messages and their data");
-	if (x->len % 2 || x->len / 2 != qnum)
-		return crit_fail(at(e->err, x->at), "%zu items, but qnum says %" PRIu64 " messages "
-				 "(each an ipc_msg object, then its data)", x->len, qnum);
+	if (x->len % 2 || x->len / 2 != count)
+		return crit_fail(at(e->err, x->at), "%zu items, but %s says %" PRIu64 " messages "
+				 "(each an ipc_msg object, then its data)", x->len,
+				 pd->size_name[0], count);
 	for (c = x->first, k = 0; c; c = c->next->next, k += 2) {
-		uint64_t msize;
+		uint64_t data_len;
 
 		e->msg->len = 0; /* the entry's message is written already */
-		if (encode_message(e, schema_ipc_msg_desc(), c, 0)) {
+		if (encode_message(e, pd->item, c, 0)) {
 			crit_error_push_path(e->err, NULL, k);
 			return -1;
 		}
-		msize = msg_varint(e->msg, 2);
-		buf_put_u32le(out, (uint32_t)e->msg->len);
-		buf_put(out, e->msg->data, e->msg->len);
-		if (put_sized(e, c->next, c, msize, "msize")) {
+		data_len = image_queue_put_item(out, pd, e->msg->data, e->msg->len);
+		if (put_sized(e, c->next, c, data_len, pd->item_size_name)) {
 			crit_error_push_path(e->err, NULL, k + 1);
 			return -1;
 		}
-		put_padding(out, msize, 8);
+		image_put_padding(out, pd, data_len);
 	}
 	return 0;
 }
 
+static int encode_skipped(struct encoder *e, const struct payload_desc *pd, const struct jnode *x)
+{
+	if (!x)
+		return 0;
+	return crit_fail(at(e->err, x->key_at), "%s is set: the data is in the pages, not in extra",
+			 pd->skip_name);
+}
+
 /* The payload of the entry just written, whose message is in e->msg. */
-static int encode_payload(struct encoder *e, enum payload_kind pk, const struct jnode *x,
+static int encode_payload(struct encoder *e, const struct payload_desc *pd, const struct jnode *x,
 			  const struct jnode *entry)
 {
 	const struct buf *m = e->msg;
-	uint64_t a, b, count;
+	uint64_t n;
 
-	switch (pk) {
-	case PAYLOAD_NONE:
+	if (pd->kind == PAYLOAD_NONE)
 		return x ? crit_fail(at(e->err, x->key_at), "this entry has no payload") : 0;
-	case PAYLOAD_PIPE:
-		return put_sized(e, x, entry, msg_varint(m, 2), "bytes");
-	case PAYLOAD_SK_QUEUE:
-		return put_sized(e, x, entry, msg_varint(m, 2), "length");
-	case PAYLOAD_GHOST_CHUNK:
-		return put_sized(e, x, entry, msg_varint(m, 1), "len");
-	case PAYLOAD_BPFMAP:
-		a = msg_varint(m, 2);
-		b = msg_varint(m, 3);
-		if (b > UINT64_MAX - a)
-			return crit_fail(at(e->err, entry->at), "keys_bytes + values_bytes is too large");
-		return put_sized(e, x, entry, a + b, "keys_bytes + values_bytes");
-	case PAYLOAD_GHOST: /* the rest of the file: any size */
+	if (image_payload_skipped(pd, m->data, m->len))
+		return encode_skipped(e, pd, x);
+	if (pd->rest) { /* the rest of the file: any size */
 		if (x && x->type != J_STRING)
 			return type_error(e->err, x, "a base64 string");
-		return x ? decode_base64(e->err, x, e->r->out, &count) : 0;
-	case PAYLOAD_TCP:
-		return encode_tcp_queues(e, x, entry);
-	case PAYLOAD_IPC_SHM:
-		if (msg_varint(m, 3)) {
-			if (x)
-				return crit_fail(at(e->err, x->key_at), "in_pagemaps is set: the data is "
-						 "in the pages, not in extra");
-			break;
-		}
-		a = msg_varint(m, 2);
-		if (put_sized(e, x, entry, a, "size"))
-			return -1;
-		put_padding(e->r->out, a, 4);
-		break;
-	case PAYLOAD_IPC_SEM:
-		return encode_semaphores(e, x, entry, msg_varint(m, 2));
-	case PAYLOAD_IPC_MSG:
-		return encode_message_queue(e, x, entry, msg_varint(m, 3));
+		return x ? decode_base64(e->err, x, e->r->out, &n) : 0;
 	}
+	if (pd->item)
+		return encode_queue(e, pd, x, entry);
+	if (pd->kind == PAYLOAD_TCP)
+		return encode_tcp_queues(e, pd, x, entry);
+	if (pd->kind == PAYLOAD_IPC_SEM)
+		return encode_semaphores(e, pd, x, entry);
+	if (image_payload_data_len(pd, m->data, m->len, &n))
+		return crit_fail(at(e->err, entry->at), "%s is too large", pd->what);
+	if (put_sized(e, x, entry, n, pd->what))
+		return -1;
+	image_put_padding(e->r->out, pd, n);
 	return 0;
 }
 
@@ -1802,7 +1785,7 @@ static int encode_entry(struct json_reader *r, const struct jnode *entry)
 	struct encoder e = { r, &r->msg, r->err, 0 };
 	const struct image_type *t = r->type;
 	const struct jnode *extra;
-	enum payload_kind pk;
+	const struct payload_desc *pd;
 
 	if (entry->type != J_OBJECT)
 		return type_error(r->err, entry, "an object");
@@ -1820,12 +1803,12 @@ static int encode_entry(struct json_reader *r, const struct jnode *entry)
 		return crit_fail(at(r->err, entry->at), "out of memory");
 	if (r->msg.len > INT32_MAX)
 		return crit_fail(at(r->err, entry->at), "entry of %zu bytes is too large", r->msg.len);
-	if (t->layout == LAYOUT_GHOST && r->count == 0)
-		r->chunked = msg_varint(&r->msg, GHOST_CHUNKS) != 0;
-	pk = schema_entry_payload(t, (size_t)r->count, r->chunked);
+	if (r->count == 0)
+		r->chunked = r->msg.len && image_first_chunked(t, r->msg.data, r->msg.len);
+	pd = schema_entry_payload(t, (size_t)r->count, r->chunked);
 	buf_put_u32le(r->out, (uint32_t)r->msg.len);
 	buf_put(r->out, r->msg.data, r->msg.len);
-	if (encode_payload(&e, pk, extra, entry)) {
+	if (encode_payload(&e, pd, extra, entry)) {
 		crit_error_push_path(r->err, EXTRA_KEY, -1);
 		return -1;
 	}

@@ -1144,19 +1144,6 @@ static int write_message(struct jw *w, const struct view *v, const ProtobufCMess
 /* ------------------------------------------------------------------ */
 /* Payloads                                                             */
 
-static uint64_t msg_varint(const struct view *msg, uint32_t number)
-{
-	uint64_t v = 0;
-
-	wire_find_varint(msg->p, msg->len, number, &v);
-	return v;
-}
-
-static uint64_t round_up8(uint64_t x)
-{
-	return x > UINT64_MAX - 7 ? UINT64_MAX : (x + 7) & ~(uint64_t)7;
-}
-
 /* crit's human_readable(): "%d%sB" when the size is a whole number of its
  * unit, else "%.1f%sB". Python divides floats by 1024, which is exact for
  * integers below 2^53 (payloads are never that large: they lie in the
@@ -1193,70 +1180,46 @@ static void put_human_size(struct jw *w, uint64_t n)
 	buf_put(w->out, "B>\"", 3);
 }
 
-/* The next message of an IPC queue: u32 size, ipc_msg, data padded to 8. */
-static int next_ipc_msg(struct jw *w, const struct view *pl, const uint8_t **p,
-			struct view *m, uint64_t *msize)
-{
-	const uint8_t *end = pl->p + pl->len;
-	uint32_t size;
-
-	if (end - *p < 4)
-		return fail_at(w, pl, *p, "%s", "truncated message size");
-	size = wire_le32(*p);
-	if (size > (size_t)(end - *p) - 4)
-		return fail_at(w, pl, *p, "%s", "message past the end of the payload");
-	m->p = *p + 4;
-	m->len = size;
-	m->off = offset_of(pl, m->p);
-	m->copy = pl->copy;
-	*msize = msg_varint(m, 2);
-	if (round_up8(*msize) > (size_t)(end - m->p) - size)
-		return fail_at(w, pl, m->p, "%s", "message data past the end of the payload");
-	*p = m->p + size + round_up8(*msize);
-	return 0;
-}
-
 /* The size crit's --nopl prints for a queue: message and data sizes. */
-static int ipc_msgs_size(struct jw *w, const struct view *msg, const struct view *pl,
-			 uint64_t *size)
+static uint64_t queue_size(const struct payload_desc *pd, const struct view *msg,
+			   const struct view *pl, struct crit_error *err)
 {
-	uint64_t qnum = msg_varint(msg, 3), i, msize;
-	const uint8_t *p = pl->p;
-	struct view m;
+	struct image_queue q;
+	struct image_queue_item it;
+	uint64_t size = 0;
 
-	*size = 0;
-	for (i = 0; i < qnum; i++) {
-		if (next_ipc_msg(w, pl, &p, &m, &msize))
-			return -1;
-		*size += m.len + msize;
-	}
-	return 0;
+	image_queue_init(&q, pd, msg->p, msg->len, pl->p, pl->len);
+	while (image_queue_next(&q, &it, err) > 0) /* the image cursor walked it */
+		size += it.msg_len + it.data_len;
+	return size;
 }
 
 /* [ipc_msg, data, ipc_msg, data, ...]: crit converts the messages without
  * its pretty options, so they stay numbers even in `crit show`. */
-static int write_ipc_msgs(struct jw *w, const struct view *msg, const struct view *pl)
+static int write_queue(struct jw *w, const struct payload_desc *pd, const struct view *msg,
+		       const struct view *pl)
 {
-	uint64_t qnum = msg_varint(msg, 3), i, msize;
-	const uint8_t *p = pl->p;
+	struct image_queue q;
+	struct image_queue_item it;
 	int human = w->human, r = 0;
 	size_t items = 0;
-	struct view m;
+	long k = 0;
 
 	put_open(w, '[');
 	w->human = 0;
-	for (i = 0; i < qnum; i++) {
-		r = next_ipc_msg(w, pl, &p, &m, &msize);
-		if (r)
-			break;
+	image_queue_init(&q, pd, msg->p, msg->len, pl->p, pl->len);
+	while ((r = image_queue_next(&q, &it, w->err)) > 0) {
+		struct view m = { it.msg, it.msg_len, offset_of(pl, it.msg), pl->copy };
+
 		put_sep(w, &items);
-		r = write_message(w, &m, schema_ipc_msg_desc(), 0, 0);
+		r = write_message(w, &m, pd->item, 0, 0);
 		if (r) {
-			crit_error_push_path(w->err, NULL, (long)(2 * i));
+			crit_error_push_path(w->err, NULL, k);
 			break;
 		}
 		put_sep(w, &items);
-		put_base64(w, m.p + m.len, (size_t)msize);
+		put_base64(w, it.data, (size_t)it.data_len);
+		k += 2;
 	}
 	w->human = human;
 	if (r)
@@ -1265,9 +1228,10 @@ static int write_ipc_msgs(struct jw *w, const struct view *msg, const struct vie
 	return 0;
 }
 
-static int write_tcp_queues(struct jw *w, const struct view *msg, const struct view *pl)
+static int write_tcp_queues(struct jw *w, const struct payload_desc *pd, const struct view *msg,
+			    const struct view *pl)
 {
-	uint64_t inq = msg_varint(msg, 1);
+	uint64_t inq = wire_varint_or_zero(msg->p, msg->len, pd->size[0]);
 	size_t items = 0;
 
 	if (inq > pl->len)
@@ -1295,35 +1259,21 @@ static void write_semaphores(struct jw *w, const uint8_t *p, uint64_t nsems)
 }
 
 /* "extra": the payload of an entry, by kind, as crit's handlers load it. */
-static int write_extra(struct jw *w, enum payload_kind pk, const struct view *msg,
+static int write_extra(struct jw *w, const struct payload_desc *pd, const struct view *msg,
 		       const struct view *pl, size_t *count)
 {
 	uint64_t size = pl->len; /* the bytes to show; padding excluded */
 
-	switch (pk) {
-	case PAYLOAD_NONE:
+	if (pd->kind == PAYLOAD_NONE || image_payload_skipped(pd, msg->p, msg->len))
 		return 0;
-	case PAYLOAD_GHOST:
-	case PAYLOAD_GHOST_CHUNK:
+	if (pd->kind == PAYLOAD_GHOST || pd->kind == PAYLOAD_GHOST_CHUNK) {
 		if (w->nopl) /* crit skips ghost data without a word */
 			return 0;
-		break;
-	case PAYLOAD_IPC_SHM:
-		if (msg_varint(msg, 3)) /* in_pagemaps: the data is in the pages */
-			return 0;
-		size = msg_varint(msg, 2);
-		break;
-	case PAYLOAD_IPC_SEM:
-		if (msg_varint(msg, 2) > pl->len / 2)
-			return fail_at(w, pl, pl->p, "%s", "nsems past the end of the payload");
-		size = 2 * msg_varint(msg, 2);
-		break;
-	case PAYLOAD_IPC_MSG:
-		if (w->nopl && ipc_msgs_size(w, msg, pl, &size))
-			return -1;
-		break;
-	default:
-		break;
+	} else if (pd->item) {
+		if (w->nopl)
+			size = queue_size(pd, msg, pl, w->err);
+	} else {
+		image_payload_data_len(pd, msg->p, msg->len, &size);
 	}
 	if (size > pl->len)
 		return fail_at(w, pl, pl->p, "%s", "payload size past the end of the payload");
@@ -1332,14 +1282,14 @@ static int write_extra(struct jw *w, enum payload_kind pk, const struct view *ms
 		put_human_size(w, size);
 		return 0;
 	}
-	switch (pk) {
+	switch (pd->kind) {
 	case PAYLOAD_TCP:
-		return write_tcp_queues(w, msg, pl);
+		return write_tcp_queues(w, pd, msg, pl);
 	case PAYLOAD_IPC_SEM:
-		write_semaphores(w, pl->p, size / 2);
+		write_semaphores(w, pl->p, size / pd->unit);
 		return 0;
 	case PAYLOAD_IPC_MSG:
-		return write_ipc_msgs(w, msg, pl);
+		return write_queue(w, pd, msg, pl);
 	default:
 		put_base64(w, pl->p, (size_t)size);
 		return 0;

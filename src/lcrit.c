@@ -98,8 +98,8 @@ void lcrit_entry_at(const struct index *x, size_t i, struct entry_loc *loc)
 		loc->start = pos;
 		loc->msg_len = wire_le32(x->data + pos);
 		rest = (size_t)(x->len - pos - 4 - loc->msg_len);
-		image_payload_len(x->h.type, j, x->cur.chunked, msg, loc->msg_len,
-				  msg + loc->msg_len, rest, &loc->payload_len, &err);
+		image_payload_len(schema_entry_payload(x->h.type, j, x->cur.chunked), msg,
+				  loc->msg_len, msg + loc->msg_len, rest, &loc->payload_len, &err);
 		if (j == i)
 			return;
 		pos += 4 + (uint64_t)loc->msg_len + loc->payload_len;
@@ -169,7 +169,8 @@ int lcrit_index_upto(lua_State *L, struct index *x, size_t i)
 		if (r == 0)
 			x->complete = 1;
 		else if (index_push(x, &loc))
-			lcrit_fail(L, "%s: out of memory indexing entry %zu", x->name, x->count + 1);
+			lcrit_fail(L, "%s: out of memory indexing entry %I", x->name,
+				   (lua_Integer)x->count + 1);
 	}
 	return i < x->count;
 }
@@ -353,7 +354,7 @@ static int index_decode(lua_State *L)
 	struct index *x = check_index(L, 1);
 	size_t i = check_entry(L, x, 2);
 	const ProtobufCMessageDescriptor *d = schema_entry_desc(x->h.type, i);
-	enum payload_kind pk = schema_entry_payload(x->h.type, i, x->cur.chunked);
+	const struct payload_desc *pd = schema_entry_payload(x->h.type, i, x->cur.chunked);
 	struct entry_loc loc;
 	const uint8_t *msg;
 	struct crit_error err;
@@ -364,7 +365,7 @@ static int index_decode(lua_State *L)
 	err.entry = (long)i;
 	err.offset = loc.start;
 	if (msg_decode(L, d, msg, loc.msg_len, &err) ||
-	    msg_decode_payload(L, pk, msg, loc.msg_len, msg + loc.msg_len,
+	    msg_decode_payload(L, pd, msg, loc.msg_len, msg + loc.msg_len,
 			       (size_t)loc.payload_len, &err))
 		return lcrit_raise(L, x->name, &err);
 	return 1;
@@ -758,7 +759,7 @@ static void writer_encode_entry(lua_State *L, struct writer *w, int t, const cha
 {
 	const ProtobufCMessageDescriptor *d = schema_entry_desc(w->type, w->count);
 	struct crit_error err;
-	enum payload_kind pk;
+	const struct payload_desc *pd;
 
 	crit_error_clear(&err);
 	err.entry = (long)w->count;
@@ -767,13 +768,10 @@ static void writer_encode_entry(lua_State *L, struct writer *w, int t, const cha
 	w->payload.len = 0;
 	if (msg_encode(L, t, d, &w->entry, 1, &err))
 		goto fail;
-	if (w->type->layout == LAYOUT_GHOST && w->count == 0) {
-		uint64_t v = 0;
-		wire_find_varint(w->entry.data, w->entry.len, 9, &v);
-		w->chunked = v != 0;
-	}
-	pk = schema_entry_payload(w->type, w->count, w->chunked);
-	if (msg_encode_payload(L, t, pk, w->entry.data, w->entry.len, &w->payload, &err))
+	if (w->count == 0)
+		w->chunked = image_first_chunked(w->type, w->entry.data, w->entry.len);
+	pd = schema_entry_payload(w->type, w->count, w->chunked);
+	if (msg_encode_payload(L, t, pd, w->entry.data, w->entry.len, &w->payload, &err))
 		goto fail;
 	if (w->entry.len > INT32_MAX) {
 		crit_fail(&err, "entry of %zu bytes is too large", w->entry.len);

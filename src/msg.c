@@ -2,10 +2,13 @@
 #include "msg.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
 
+#include "image.h"
 #include "wire.h"
 
 /* ------------------------------------------------------------------ */
@@ -265,72 +268,56 @@ int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t 
 /* ------------------------------------------------------------------ */
 /* Payloads                                                             */
 
-static uint64_t msg_field(const uint8_t *msg, size_t len, uint32_t number)
-{
-	uint64_t v = 0;
-
-	wire_find_varint(msg, len, number, &v);
-	return v;
-}
-
-static size_t round_up(size_t x, size_t to)
-{
-	return (x + to - 1) / to * to;
-}
-
 static void push_bytes(lua_State *L, const uint8_t *p, size_t n)
 {
 	lua_pushlstring(L, (const char *)p, n);
 }
 
-static int decode_ipc_msgs(lua_State *L, uint64_t qnum, const uint8_t *p, size_t len,
-			   struct crit_error *err)
+/* image_payload_len walked the queue: every item fits. */
+static int decode_queue(lua_State *L, const struct payload_desc *pd, const uint8_t *msg,
+			size_t msg_len, const uint8_t *p, size_t len, struct crit_error *err)
 {
-	const uint8_t *end = p + len;
-	uint64_t i;
+	struct image_queue q;
+	struct image_queue_item it;
+	lua_Integer k = 0;
+	int r;
 
-	lua_createtable(L, (int)(qnum < 1024 ? qnum * 2 : 0), 0);
-	for (i = 0; i < qnum; i++) { /* image_payload_len checked the bounds */
-		uint32_t size = wire_le32(p);
-		uint64_t msize = msg_field(p + 4, size, 2);
-
-		if (msg_decode(L, schema_ipc_msg_desc(), p + 4, size, err)) {
+	image_queue_init(&q, pd, msg, msg_len, p, len);
+	lua_createtable(L, (int)(q.count < 1024 ? q.count * 2 : 0), 0);
+	while ((r = image_queue_next(&q, &it, err)) > 0) {
+		if (msg_decode(L, pd->item, it.msg, it.msg_len, err)) {
+			crit_error_push_path(err, NULL, (long)k);
 			crit_error_push_path(err, MSG_EXTRA_KEY, -1);
 			return -1;
 		}
-		lua_rawseti(L, -2, (lua_Integer)(2 * i + 1));
-		p += 4 + size;
-		push_bytes(L, p, (size_t)msize);
-		lua_rawseti(L, -2, (lua_Integer)(2 * i + 2));
-		p += round_up((size_t)msize, 8);
+		lua_rawseti(L, -2, ++k);
+		push_bytes(L, it.data, (size_t)it.data_len);
+		lua_rawseti(L, -2, ++k);
 	}
-	(void)end;
-	return 0;
+	return r;
 }
 
-int msg_decode_payload(lua_State *L, enum payload_kind pk, const uint8_t *msg, size_t msg_len,
-		       const uint8_t *payload, size_t payload_len, struct crit_error *err)
+int msg_decode_payload(lua_State *L, const struct payload_desc *pd, const uint8_t *msg,
+		       size_t msg_len, const uint8_t *payload, size_t payload_len,
+		       struct crit_error *err)
 {
-	size_t n, i;
+	uint64_t n;
+	size_t i;
 
-	switch (pk) {
-	case PAYLOAD_NONE:
+	if (pd->kind == PAYLOAD_NONE || image_payload_skipped(pd, msg, msg_len))
 		return 0;
+	switch (pd->kind) {
 	case PAYLOAD_TCP:
-		n = (size_t)msg_field(msg, msg_len, 1);
+		n = wire_varint_or_zero(msg, msg_len, pd->size[0]);
 		lua_createtable(L, 0, 2);
-		push_bytes(L, payload, n);
+		push_bytes(L, payload, (size_t)n);
 		lua_setfield(L, -2, "inq");
-		push_bytes(L, payload + n, payload_len - n);
+		push_bytes(L, payload + n, payload_len - (size_t)n);
 		lua_setfield(L, -2, "outq");
 		break;
-	case PAYLOAD_IPC_SHM:
-		if (msg_field(msg, msg_len, 3)) /* in_pagemaps: the data is in pages */
-			return 0;
-		push_bytes(L, payload, (size_t)msg_field(msg, msg_len, 2));
-		break;
 	case PAYLOAD_IPC_SEM:
-		n = (size_t)msg_field(msg, msg_len, 2);
+		image_payload_data_len(pd, msg, msg_len, &n);
+		n /= pd->unit;
 		lua_createtable(L, (int)(n < 65536 ? n : 0), 0);
 		for (i = 0; i < n; i++) {
 			lua_pushinteger(L, payload[2 * i] | payload[2 * i + 1] << 8);
@@ -338,11 +325,15 @@ int msg_decode_payload(lua_State *L, enum payload_kind pk, const uint8_t *msg, s
 		}
 		break;
 	case PAYLOAD_IPC_MSG:
-		if (decode_ipc_msgs(L, msg_field(msg, msg_len, 3), payload, payload_len, err))
+		if (decode_queue(L, pd, msg, msg_len, payload, payload_len, err))
 			return -1;
 		break;
-	default: /* pipe, sk queue, bpf map, ghost file and chunk: all bytes */
+	case PAYLOAD_GHOST: /* the rest of the file */
 		push_bytes(L, payload, payload_len);
+		break;
+	default: /* bytes, their padding left out */
+		image_payload_data_len(pd, msg, msg_len, &n);
+		push_bytes(L, payload, (size_t)n);
 		break;
 	}
 	lua_setfield(L, -2, MSG_EXTRA_KEY);
@@ -649,10 +640,18 @@ int msg_encode(lua_State *L, int t, const ProtobufCMessageDescriptor *d, struct 
 
 /* ---- payloads ---- */
 
-static int payload_fail(struct crit_error *err, const char *fmt, uint64_t a, uint64_t b)
+static int payload_fail(struct crit_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int payload_fail(struct crit_error *err, const char *fmt, ...)
 {
+	va_list ap;
+
 	crit_error_push_path(err, MSG_EXTRA_KEY, -1);
-	return crit_fail(err, fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 /* The string at stack index i, which must be exactly `want` bytes long. */
@@ -664,54 +663,43 @@ static int put_sized(lua_State *L, int i, uint64_t want, const char *what, struc
 
 	if (lua_isnil(L, i) && want == 0)
 		return 0;
-	if (lua_type(L, i) != LUA_TSTRING) {
-		crit_error_push_path(err, MSG_EXTRA_KEY, -1);
-		return crit_fail(err, "payload must be a string of %" PRIu64 " bytes (%s), got %s",
-				 want, what, lua_typename(L, lua_type(L, i)));
-	}
+	if (lua_type(L, i) != LUA_TSTRING)
+		return payload_fail(err, "payload must be a string of %" PRIu64 " bytes (%s), got %s",
+				    want, what, lua_typename(L, lua_type(L, i)));
 	s = lua_tolstring(L, i, &len);
-	if (len != want) {
-		crit_error_push_path(err, MSG_EXTRA_KEY, -1);
-		return crit_fail(err, "payload has %zu bytes but %s says %" PRIu64, len, what, want);
-	}
+	if (len != want)
+		return payload_fail(err, "payload has %zu bytes but %s says %" PRIu64, len, what,
+				    want);
 	return buf_put(out, s, len);
 }
 
-static int put_padding(struct buf *out, size_t len, size_t to)
+static int encode_tcp(lua_State *L, int x, const struct payload_desc *pd, const uint8_t *msg,
+		      size_t n, struct buf *out, struct crit_error *err)
 {
-	static const uint8_t zeros[8];
+	static const char *const queues[2] = { "inq", "outq" };
+	int k, r;
 
-	return buf_put(out, zeros, round_up(len, to) - len);
-}
-
-static int encode_tcp(lua_State *L, int x, const uint8_t *msg, size_t n, struct buf *out,
-		      struct crit_error *err)
-{
-	int r;
-
-	if (!lua_istable(L, x)) {
-		crit_error_push_path(err, MSG_EXTRA_KEY, -1);
-		return crit_fail(err, "payload must be a table {inq=, outq=}");
+	if (!lua_istable(L, x))
+		return payload_fail(err, "payload must be a table {inq=, outq=}");
+	for (k = 0; k < 2; k++) {
+		lua_getfield(L, x, queues[k]);
+		r = put_sized(L, -1, wire_varint_or_zero(msg, n, pd->size[k]), pd->size_name[k], out,
+			      err);
+		lua_pop(L, 1);
+		if (r)
+			return -1;
 	}
-	lua_getfield(L, x, "inq");
-	r = put_sized(L, -1, msg_field(msg, n, 1), "inq_len", out, err);
-	lua_pop(L, 1);
-	if (r)
-		return -1;
-	lua_getfield(L, x, "outq");
-	r = put_sized(L, -1, msg_field(msg, n, 3), "outq_len", out, err);
-	lua_pop(L, 1);
-	return r;
+	return 0;
 }
 
-static int encode_sem(lua_State *L, int x, uint64_t nsems, struct buf *out,
-		      struct crit_error *err)
+static int encode_sem(lua_State *L, int x, const struct payload_desc *pd, uint64_t nsems,
+		      struct buf *out, struct crit_error *err)
 {
 	uint64_t k;
 
 	if (!lua_istable(L, x) || lua_rawlen(L, x) != nsems)
-		return payload_fail(err, "payload must be an array of %" PRIu64 " semaphore values%.0" PRIu64,
-				    nsems, 0);
+		return payload_fail(err, "payload must be an array of %" PRIu64 " semaphore values",
+				    nsems);
 	for (k = 1; k <= nsems; k++) {
 		int ok;
 		lua_Integer v;
@@ -720,28 +708,27 @@ static int encode_sem(lua_State *L, int x, uint64_t nsems, struct buf *out,
 		v = lua_tointegerx(L, -1, &ok);
 		lua_pop(L, 1);
 		if (!ok || v < 0 || v > 0xffff)
-			return payload_fail(err, "semaphore %" PRIu64 " is not a u16%.0" PRIu64, k, 0);
+			return payload_fail(err, "semaphore %" PRIu64 " is not a u16", k);
 		buf_putc(out, (uint8_t)v);
 		buf_putc(out, (uint8_t)(v >> 8));
 	}
-	return put_padding(out, (size_t)nsems * 2, 8);
+	return image_put_padding(out, pd, nsems * pd->unit);
 }
 
-static int encode_msgs(lua_State *L, int x, uint64_t qnum, struct buf *out,
-		       struct crit_error *err)
+static int encode_queue(lua_State *L, int x, const struct payload_desc *pd, uint64_t count,
+			struct buf *out, struct crit_error *err)
 {
-	uint64_t k;
+	uint64_t k, data_len;
 
-	if (!lua_istable(L, x) || lua_rawlen(L, x) != 2 * qnum)
+	if (!lua_istable(L, x) || lua_rawlen(L, x) != 2 * count)
 		return payload_fail(err, "payload must be an array of %" PRIu64
-					 " items: qnum x (ipc_msg table, data)%.0" PRIu64, 2 * qnum, 0);
-	for (k = 0; k < qnum; k++) {
-		size_t mark = out->len, len;
+				    " items: qnum x (ipc_msg table, data)", 2 * count);
+	for (k = 0; k < count; k++) {
+		size_t mark = image_queue_open_item(out);
 		int r;
 
-		buf_put_u32le(out, 0);
 		lua_rawgeti(L, x, (lua_Integer)(2 * k + 1));
-		r = lua_istable(L, -1) ? msg_encode(L, -1, schema_ipc_msg_desc(), out, 0, err)
+		r = lua_istable(L, -1) ? msg_encode(L, -1, pd->item, out, 0, err)
 				       : crit_fail(err, "message needs a table");
 		lua_pop(L, 1);
 		if (r) {
@@ -749,74 +736,64 @@ static int encode_msgs(lua_State *L, int x, uint64_t qnum, struct buf *out,
 			crit_error_push_path(err, MSG_EXTRA_KEY, -1);
 			return -1;
 		}
-		len = out->len - mark - 4;
-		out->data[mark] = (uint8_t)len;
-		out->data[mark + 1] = (uint8_t)(len >> 8);
-		out->data[mark + 2] = (uint8_t)(len >> 16);
-		out->data[mark + 3] = (uint8_t)(len >> 24);
+		data_len = image_queue_close_item(out, pd, mark);
 		lua_rawgeti(L, x, (lua_Integer)(2 * k + 2));
-		r = put_sized(L, -1, msg_field(out->data + mark + 4, len, 2), "msize", out, err);
+		r = put_sized(L, -1, data_len, pd->item_size_name, out, err);
 		lua_pop(L, 1);
 		if (r)
 			return -1;
-		put_padding(out, (size_t)msg_field(out->data + mark + 4, len, 2), 8);
+		image_put_padding(out, pd, data_len);
 	}
 	return 0;
 }
 
-int msg_encode_payload(lua_State *L, int t, enum payload_kind pk, const uint8_t *msg,
+/* Bytes that are the rest of the file: any size. */
+static int encode_rest(lua_State *L, int x, struct buf *out, struct crit_error *err)
+{
+	size_t len;
+	const char *s;
+
+	if (lua_isnil(L, x))
+		return 0;
+	if (lua_type(L, x) != LUA_TSTRING)
+		return payload_fail(err, "payload must be a string");
+	s = lua_tolstring(L, x, &len);
+	return buf_put(out, s, len);
+}
+
+static int encode_skipped(lua_State *L, int x, const struct payload_desc *pd,
+			  struct crit_error *err)
+{
+	if (lua_isnil(L, x))
+		return 0;
+	return payload_fail(err, "%s is set: the data is in the pages, not in extra",
+			    pd->skip_name);
+}
+
+int msg_encode_payload(lua_State *L, int t, const struct payload_desc *pd, const uint8_t *msg,
 		       size_t n, struct buf *out, struct crit_error *err)
 {
+	uint64_t len;
 	int x, r = 0;
 
 	lua_getfield(L, t, MSG_EXTRA_KEY);
 	x = lua_gettop(L);
-	switch (pk) {
-	case PAYLOAD_NONE:
+	if (pd->kind == PAYLOAD_NONE) {
 		if (!lua_isnil(L, x))
-			r = payload_fail(err, "this entry has no payload%.0" PRIu64 "%.0" PRIu64, 0, 0);
-		break;
-	case PAYLOAD_PIPE:
-		r = put_sized(L, x, msg_field(msg, n, 2), "bytes", out, err);
-		break;
-	case PAYLOAD_SK_QUEUE:
-		r = put_sized(L, x, msg_field(msg, n, 2), "length", out, err);
-		break;
-	case PAYLOAD_BPFMAP:
-		r = put_sized(L, x, msg_field(msg, n, 2) + msg_field(msg, n, 3),
-			      "keys_bytes + values_bytes", out, err);
-		break;
-	case PAYLOAD_GHOST_CHUNK:
-		r = put_sized(L, x, msg_field(msg, n, 1), "len", out, err);
-		break;
-	case PAYLOAD_GHOST:
-		if (lua_type(L, x) == LUA_TSTRING) {
-			size_t len;
-			const char *s = lua_tolstring(L, x, &len);
-			r = buf_put(out, s, len);
-		} else if (!lua_isnil(L, x)) {
-			r = payload_fail(err, "payload must be a string%.0" PRIu64 "%.0" PRIu64, 0, 0);
-		}
-		break;
-	case PAYLOAD_TCP:
-		r = encode_tcp(L, x, msg, n, out, err);
-		break;
-	case PAYLOAD_IPC_SHM:
-		if (msg_field(msg, n, 3)) {
-			if (!lua_isnil(L, x))
-				r = payload_fail(err, "in_pagemaps is set: the data is in the pages, "
-						      "not in extra%.0" PRIu64 "%.0" PRIu64, 0, 0);
-			break;
-		}
-		r = put_sized(L, x, msg_field(msg, n, 2), "size", out, err) ||
-		    put_padding(out, (size_t)msg_field(msg, n, 2), 4);
-		break;
-	case PAYLOAD_IPC_SEM:
-		r = encode_sem(L, x, msg_field(msg, n, 2), out, err);
-		break;
-	case PAYLOAD_IPC_MSG:
-		r = encode_msgs(L, x, msg_field(msg, n, 3), out, err);
-		break;
+			r = payload_fail(err, "this entry has no payload");
+	} else if (image_payload_skipped(pd, msg, n)) {
+		r = encode_skipped(L, x, pd, err);
+	} else if (pd->rest) {
+		r = encode_rest(L, x, out, err);
+	} else if (pd->item) {
+		r = encode_queue(L, x, pd, wire_varint_or_zero(msg, n, pd->size[0]), out, err);
+	} else if (pd->kind == PAYLOAD_TCP) {
+		r = encode_tcp(L, x, pd, msg, n, out, err);
+	} else if (pd->kind == PAYLOAD_IPC_SEM) {
+		r = encode_sem(L, x, pd, wire_varint_or_zero(msg, n, pd->size[0]), out, err);
+	} else {
+		image_payload_data_len(pd, msg, n, &len);
+		r = put_sized(L, x, len, pd->what, out, err) || image_put_padding(out, pd, len);
 	}
 	lua_pop(L, 1);
 	if (!r && out->failed)

@@ -23,14 +23,15 @@
 int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
 	       size_t len, struct crit_error *err);
 /* Set `extra` in the table on top of the stack from the payload bytes. */
-int msg_decode_payload(lua_State *L, enum payload_kind pk, const uint8_t *msg, size_t msg_len,
-		       const uint8_t *payload, size_t payload_len, struct crit_error *err);
+int msg_decode_payload(lua_State *L, const struct payload_desc *pd, const uint8_t *msg,
+		       size_t msg_len, const uint8_t *payload, size_t payload_len,
+		       struct crit_error *err);
 
 /* Append the wire form of the table at index t; `top` allows `extra`. */
 int msg_encode(lua_State *L, int t, const ProtobufCMessageDescriptor *d, struct buf *out,
 	       int top, struct crit_error *err);
 /* Append the payload for the encoded message `msg` from the table's `extra`. */
-int msg_encode_payload(lua_State *L, int t, enum payload_kind pk, const uint8_t *msg,
+int msg_encode_payload(lua_State *L, int t, const struct payload_desc *pd, const uint8_t *msg,
 		       size_t msg_len, struct buf *out, struct crit_error *err);
 
 #endif

@@ -7,18 +7,48 @@
 
 #include "protos.h"
 
-#define PLAIN(name, magic, msg) { name, magic, LAYOUT_PLAIN, &msg##__descriptor, NULL, PAYLOAD_NONE, 0 }
-#define EXTRA(name, magic, msg, pl) { name, magic, LAYOUT_PLAIN, &msg##__descriptor, NULL, pl, 0 }
-#define RAW(name) { name, 0, LAYOUT_RAW, NULL, NULL, PAYLOAD_NONE, 0 }
+#define PLAIN(name, magic, msg) { name, magic, LAYOUT_PLAIN, &msg##__descriptor, NULL, PAYLOAD_NONE, 0, 0, 0 }
+#define EXTRA(name, magic, msg, pl) { name, magic, LAYOUT_PLAIN, &msg##__descriptor, NULL, pl, 0, 0, 0 }
+#define RAW(name) { name, 0, LAYOUT_RAW, NULL, NULL, PAYLOAD_NONE, 0, 0, 0 }
+
+/* The payloads, by kind: the field numbers are those of the entry
+ * messages in proto/ (pipe-data, sk-packet, tcp-stream, bpfmap-data,
+ * ipc-shm, ipc-sem, ipc-msg, ghost-file), the layout is CRIU's. */
+static const struct payload_desc payloads[] = {
+	[PAYLOAD_NONE] = { .kind = PAYLOAD_NONE, .unit = 1, .align = 1 },
+	[PAYLOAD_PIPE] = { .kind = PAYLOAD_PIPE, .size = { 2 }, .size_name = { "bytes" },
+			   .what = "bytes", .unit = 1, .align = 1 },
+	[PAYLOAD_SK_QUEUE] = { .kind = PAYLOAD_SK_QUEUE, .size = { 2 }, .size_name = { "length" },
+			       .what = "length", .unit = 1, .align = 1 },
+	[PAYLOAD_TCP] = { .kind = PAYLOAD_TCP, .size = { 1, 3 },
+			  .size_name = { "inq_len", "outq_len" }, .what = "inq_len + outq_len",
+			  .unit = 1, .align = 1 },
+	[PAYLOAD_BPFMAP] = { .kind = PAYLOAD_BPFMAP, .size = { 2, 3 },
+			     .size_name = { "keys_bytes", "values_bytes" },
+			     .what = "keys_bytes + values_bytes", .unit = 1, .align = 1 },
+	/* in_pagemaps: the segment's data is in the pages images. */
+	[PAYLOAD_IPC_SHM] = { .kind = PAYLOAD_IPC_SHM, .size = { 2 }, .size_name = { "size" },
+			      .what = "size", .skip = 3, .skip_name = "in_pagemaps", .unit = 1,
+			      .align = 4 },
+	[PAYLOAD_IPC_SEM] = { .kind = PAYLOAD_IPC_SEM, .size = { 2 }, .size_name = { "nsems" },
+			      .what = "nsems", .unit = 2, .align = 8 },
+	[PAYLOAD_IPC_MSG] = { .kind = PAYLOAD_IPC_MSG, .size = { 3 }, .size_name = { "qnum" },
+			      .what = "qnum", .unit = 1, .align = 8, .item = &ipc_msg__descriptor,
+			      .item_size = 2, .item_size_name = "msize" },
+	[PAYLOAD_GHOST] = { .kind = PAYLOAD_GHOST, .unit = 1, .align = 1, .rest = 1 },
+	[PAYLOAD_GHOST_CHUNK] = { .kind = PAYLOAD_GHOST_CHUNK, .size = { 1 }, .size_name = { "len" },
+				  .what = "len", .unit = 1, .align = 1 },
+};
 
 /* Magic values are CRIU's criu/include/magic.h (proto/magics.tsv). Where
  * several names share a value, the first is the one crit shows. */
 static const struct image_type image_types[] = {
-	PLAIN("INVENTORY", 0x58313116, inventory_entry),
+	{ "INVENTORY", 0x58313116, LAYOUT_PLAIN, &inventory_entry__descriptor, NULL,
+	  PAYLOAD_NONE, 0, 1, 0 },
 	PLAIN("PSTREE", 0x50273030, pstree_entry),
 	PLAIN("FDINFO", 0x56213732, fdinfo_entry),
 	{ "PAGEMAP", 0x56084025, LAYOUT_PAGEMAP, &pagemap_entry__descriptor,
-	  &pagemap_head__descriptor, PAYLOAD_NONE, 0 },
+	  &pagemap_head__descriptor, PAYLOAD_NONE, 0, 0, 0 },
 	PLAIN("CORE", 0x55053847, core_entry),
 	PLAIN("IDS", 0x54432030, task_kobj_ids_entry),
 	PLAIN("VMAS", 0x54123737, vma_entry),
@@ -45,7 +75,7 @@ static const struct image_type image_types[] = {
 	PLAIN("MM", 0x57492820, mm_entry),
 	PLAIN("REMAP_FPATH", 0x59133954, remap_file_path_entry),
 	{ "GHOST_FILE", 0x52583605, LAYOUT_GHOST, &ghost_chunk_entry__descriptor,
-	  &ghost_file_entry__descriptor, PAYLOAD_GHOST_CHUNK, 0 },
+	  &ghost_file_entry__descriptor, PAYLOAD_GHOST_CHUNK, 0, 0, 9 /* chunks */ },
 	EXTRA("TCP_STREAM", 0x51465506, tcp_stream_entry, PAYLOAD_TCP),
 	PLAIN("EVENTFD_FILE", 0x44523722, eventfd_file_entry),
 	PLAIN("EVENTPOLL_FILE", 0x45023858, eventpoll_file_entry),
@@ -82,9 +112,9 @@ static const struct image_type image_types[] = {
 	EXTRA("BPFMAP_DATA", 0x64324033, bpfmap_data_entry, PAYLOAD_BPFMAP),
 	PLAIN("APPARMOR", 0x59423047, apparmor_entry),
 	PLAIN("PIDFD", 0x54435556, pidfd_entry),
-	{ "STATS", 0x57093306, LAYOUT_PLAIN, &stats_entry__descriptor, NULL, PAYLOAD_NONE, 1 },
+	{ "STATS", 0x57093306, LAYOUT_PLAIN, &stats_entry__descriptor, NULL, PAYLOAD_NONE, 1, 0, 0 },
 	{ "IRMAP_CACHE", 0x57004059, LAYOUT_PLAIN, &irmap_cache_entry__descriptor, NULL,
-	  PAYLOAD_NONE, 1 },
+	  PAYLOAD_NONE, 1, 0, 0 },
 	/* Raw images: no magic, no protobuf; recognised by file name. */
 	RAW("PAGES"),
 	RAW("IFADDR"),
@@ -188,14 +218,12 @@ const ProtobufCMessageDescriptor *schema_entry_desc(const struct image_type *t, 
 	return t->entry;
 }
 
-enum payload_kind schema_entry_payload(const struct image_type *t, size_t index, int chunked)
+const struct payload_desc *schema_entry_payload(const struct image_type *t, size_t index,
+						int chunked)
 {
-	if (t->layout == LAYOUT_GHOST) {
-		if (index == 0)
-			return chunked ? PAYLOAD_NONE : PAYLOAD_GHOST;
-		return PAYLOAD_GHOST_CHUNK;
-	}
-	return t->payload;
+	if (t->layout == LAYOUT_GHOST && index == 0)
+		return &payloads[chunked ? PAYLOAD_NONE : PAYLOAD_GHOST];
+	return &payloads[t->payload];
 }
 
 static int opt_cmp(const void *key, const void *elem)
@@ -216,7 +244,3 @@ const struct criu_field_opt *schema_field_opt(const ProtobufCMessageDescriptor *
 	return bsearch(&key, criu_field_opts, criu_field_opts_count, sizeof(key), opt_cmp);
 }
 
-const ProtobufCMessageDescriptor *schema_ipc_msg_desc(void)
-{
-	return &ipc_msg__descriptor;
-}

@@ -11,18 +11,36 @@
 #define MAGIC_IMG_COMMON 0x54564319u
 #define MAGIC_IMG_SERVICE 0x55105940u
 
-/* The raw data that follows an entry's message, and where its size is. */
+/* The raw data that follows an entry's message: its shape (how crit
+ * shows it), and where its size is, as the schema table describes it. */
 enum payload_kind {
 	PAYLOAD_NONE,
-	PAYLOAD_PIPE,	    /* pipe_data_entry.bytes */
-	PAYLOAD_SK_QUEUE,   /* sk_packet_entry.length */
-	PAYLOAD_TCP,	    /* tcp_stream_entry: inq_len then outq_len */
-	PAYLOAD_BPFMAP,	    /* bpfmap_data_entry: keys_bytes + values_bytes */
-	PAYLOAD_IPC_SHM,    /* ipc_shm_entry.size, padded to 4; none if in_pagemaps */
-	PAYLOAD_IPC_SEM,    /* ipc_sem_entry.nsems x u16, padded to 8 */
-	PAYLOAD_IPC_MSG,    /* qnum x (u32 size, ipc_msg, data padded to 8) */
-	PAYLOAD_GHOST,	    /* ghost_file_entry without chunks: rest of the file */
-	PAYLOAD_GHOST_CHUNK /* ghost_chunk_entry.len */
+	PAYLOAD_PIPE,	    /* bytes */
+	PAYLOAD_SK_QUEUE,   /* bytes */
+	PAYLOAD_TCP,	    /* two runs of bytes: inq, then outq */
+	PAYLOAD_BPFMAP,	    /* bytes: keys, then values */
+	PAYLOAD_IPC_SHM,    /* bytes */
+	PAYLOAD_IPC_SEM,    /* u16 values */
+	PAYLOAD_IPC_MSG,    /* a queue: count x (u32 size, message, data) */
+	PAYLOAD_GHOST,	    /* bytes: the rest of the file */
+	PAYLOAD_GHOST_CHUNK /* bytes */
+};
+
+/* How long a payload is. Its data is the sum of the size fields, times
+ * `unit`, then padded to `align`; a queue holds `size[0]` items of (u32
+ * size, `item` message, data of its `item_size` field, padded to align). */
+struct payload_desc {
+	enum payload_kind kind;
+	uint32_t size[2];	/* field numbers; 0: unused */
+	const char *size_name[2]; /* their names, for messages */
+	const char *what;	/* the size as messages say it: "keys_bytes + values_bytes" */
+	uint32_t skip;		/* no payload at all when this field is set; 0: none */
+	const char *skip_name;
+	unsigned unit, align;
+	const ProtobufCMessageDescriptor *item; /* a queue's messages */
+	uint32_t item_size;	/* the item's field that sizes its data */
+	const char *item_size_name;
+	int rest;		/* the data is the rest of the file */
 };
 
 /* How an image's entries are laid out. */
@@ -41,6 +59,8 @@ struct image_type {
 	const ProtobufCMessageDescriptor *first;   /* the head entry, or NULL */
 	enum payload_kind payload;
 	int service;		/* written after IMG_SERVICE, not IMG_COMMON */
+	int bare_magic;		/* new images start with the magic alone: inventory */
+	uint32_t chunked;	/* ghost: the first entry's field that says chunks follow */
 };
 
 const struct image_type *schema_by_magic(uint32_t magic);
@@ -53,13 +73,11 @@ const struct image_type *schema_type_at(size_t i);
 /* The message type and payload of entry `index` (0-based). For ghost
  * files, `chunked` says whether the first entry has chunks set. */
 const ProtobufCMessageDescriptor *schema_entry_desc(const struct image_type *t, size_t index);
-enum payload_kind schema_entry_payload(const struct image_type *t, size_t index, int chunked);
+const struct payload_desc *schema_entry_payload(const struct image_type *t, size_t index,
+						int chunked);
 
 /* The (criu) options of a field, or NULL when it has none. */
 const struct criu_field_opt *schema_field_opt(const ProtobufCMessageDescriptor *d,
 					      const ProtobufCFieldDescriptor *f);
-
-/* Descriptors the payload code needs by name. */
-const ProtobufCMessageDescriptor *schema_ipc_msg_desc(void);
 
 #endif

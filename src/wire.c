@@ -131,6 +131,15 @@ int wire_find_varint(const uint8_t *msg, size_t len, uint32_t number, uint64_t *
 	return found;
 }
 
+uint64_t wire_varint_or_zero(const uint8_t *msg, size_t len, uint32_t number)
+{
+	uint64_t v = 0;
+
+	if (len) /* an empty message may have no bytes at all (NULL) */
+		wire_find_varint(msg, len, number, &v);
+	return v;
+}
+
 enum wire_type wire_type_of(ProtobufCType t)
 {
 	switch (t) {

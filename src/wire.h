@@ -41,6 +41,8 @@ uint32_t wire_field_number(const uint8_t *p, const uint8_t *end);
 
 /* Find the last occurrence of a VARINT field; 1 if found. */
 int wire_find_varint(const uint8_t *msg, size_t len, uint32_t number, uint64_t *v);
+/* The value of VARINT field `number`, 0 when the message has none. */
+uint64_t wire_varint_or_zero(const uint8_t *msg, size_t len, uint32_t number);
 
 static inline int64_t wire_unzigzag(uint64_t v)
 {
