@@ -761,10 +761,12 @@ static int encode_rest(lua_State *L, int x, struct buf *out, struct crit_error *
 	return buf_put(out, s, len);
 }
 
+/* An entry whose payload is skipped may still say "extra": "" (crit
+ * writes that for an ipc shm segment in_pagemaps): no data is no data. */
 static int encode_skipped(lua_State *L, int x, const struct payload_desc *pd,
 			  struct crit_error *err)
 {
-	if (lua_isnil(L, x))
+	if (lua_isnil(L, x) || (lua_type(L, x) == LUA_TSTRING && lua_rawlen(L, x) == 0))
 		return 0;
 	return payload_fail(err, "%s is set: the data is in the pages, not in extra",
 			    pd->skip_name);
