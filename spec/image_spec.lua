@@ -196,6 +196,20 @@ describe("an image", function()
     assert.is_false(fresh:same(a))
   end)
 
+  it("has a core index that raises once closed, rather than reading as empty", function()
+    local path = S.fixture("/sleep/files%.img$")
+    local idx = require("crit.core").open(path)
+    idx:close()
+    idx:close() -- closing twice is fine, and so is the collector after it
+    for _, method in ipairs({ "count", "info", "bytes" }) do
+      local ok, err = pcall(idx[method], idx)
+      assert.is_false(ok, method)
+      assert.matches(path .. ": the image is closed", err, 1, true)
+    end
+    assert.has_error(function() idx:decode(1) end)
+    assert.has_error(function() require("crit.core").json_write(idx, require("crit.core").output()) end)
+  end)
+
   it("returns nil, message, errno for a missing file", function()
     local img, msg, errno = crit.open("/nonexistent/core-1.img")
     assert.is_nil(img)

@@ -19,17 +19,28 @@
 #include "msg.h"
 #include "wire.h"
 
-#define check_index(L, i) ((struct index *)luaL_checkudata(L, i, INDEX_MT))
 #define WRITER_MT "crit.Writer"
+
+/* An index that is open: a closed one raises rather than reading as an
+ * empty image, which would pass for a real answer. */
+static struct index *check_index(lua_State *L, int i)
+{
+	struct index *x = luaL_checkudata(L, i, INDEX_MT);
+
+	if (x->closed)
+		luaL_error(L, "%s: the image is closed", x->name);
+	return x;
+}
 
 struct index *lcrit_check_index(lua_State *L, int i)
 {
 	return check_index(L, i);
 }
 
+/* __gc, __close and close(): idempotent. */
 static int index_gc(lua_State *L)
 {
-	struct index *x = check_index(L, 1);
+	struct index *x = luaL_checkudata(L, 1, INDEX_MT);
 
 	if (x->map)
 		munmap(x->map, x->len);
@@ -38,11 +49,11 @@ static int index_gc(lua_State *L)
 	free(x->mark);
 	x->mark = NULL;
 	x->count = x->nmark = x->cap = 0;
-	/* A closed index has no bytes and no entries: every method sees that. */
 	x->data = NULL;
 	x->len = 0;
 	x->h.header_len = 0;
 	x->complete = 1;
+	x->closed = 1;
 	return 0;
 }
 

@@ -27,6 +27,7 @@ struct index {
 	size_t nmark, cap;
 	struct image_cursor cur; /* indexing goes on from here, on demand */
 	int complete;		 /* every entry is indexed */
+	int closed;		 /* close() was called: every method raises */
 	char name[256];	/* file name, for error messages */
 };
 
