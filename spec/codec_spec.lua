@@ -91,6 +91,12 @@ describe("encoding checks every value against its field", function()
     assert.matches("pid: uint32 field needs an integer, got string", encode_error("PSTREE", with("pid", "1")))
     assert.matches("pid: uint32 field needs an integer, got 1.5", encode_error("PSTREE", with("pid", 1.5)))
     assert.matches("unknown field 'pidd' in pstree_entry", encode_error("PSTREE", with("pidd", 1)))
+    local keyed = with("pid", 1)
+    keyed[7] = "x"
+    assert.matches("unexpected number key in a pstree_entry table", encode_error("PSTREE", keyed))
+    keyed = with("pid", 1)
+    keyed[true] = "x"
+    assert.matches("unexpected boolean key in a pstree_entry table", encode_error("PSTREE", keyed))
     assert.matches("threads%[2%]: uint32 field needs an integer", encode_error("PSTREE", with("threads", { 1, "x" })))
     assert.matches("threads: repeated field needs an array", encode_error("PSTREE", with("threads", 3)))
   end)

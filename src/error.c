@@ -12,12 +12,18 @@ void crit_error_clear(struct crit_error *e)
 	e->entry = -1;
 }
 
+int crit_vfail(struct crit_error *e, const char *fmt, va_list ap)
+{
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	return -1;
+}
+
 int crit_fail(struct crit_error *e, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	crit_vfail(e, fmt, ap);
 	va_end(ap);
 	return -1;
 }

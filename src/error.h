@@ -3,6 +3,7 @@
 #ifndef CRIT_ERROR_H
 #define CRIT_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ void crit_error_clear(struct crit_error *e);
 /* Sets msg (printf-style) and returns -1, so callers can `return crit_fail(...)`. */
 int crit_fail(struct crit_error *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same for helpers that forward their own format and arguments. */
+int crit_vfail(struct crit_error *e, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Prepends one path component ("gpregs", or "[3]" for an index). */
 void crit_error_push_path(struct crit_error *e, const char *name, long index);
 /* One line: "entry N at offset X: path: msg" (without the file name). */

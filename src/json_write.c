@@ -117,11 +117,18 @@ static uint64_t offset_of(const struct view *v, const uint8_t *at)
 	return v->copy ? v->off : v->off + (uint64_t)(at - v->p);
 }
 
-static int fail_at(struct jw *w, const struct view *v, const uint8_t *at, const char *fmt,
-		   const char *arg)
+static int fail_at(struct jw *w, const struct view *v, const uint8_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail_at(struct jw *w, const struct view *v, const uint8_t *at, const char *fmt, ...)
 {
+	va_list ap;
+
 	w->err->offset = offset_of(v, at);
-	return crit_fail(w->err, fmt, arg);
+	va_start(ap, fmt);
+	crit_vfail(w->err, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 static int output_failed(struct jw *w)

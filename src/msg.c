@@ -3,7 +3,6 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -24,10 +23,18 @@ struct decoder {
 	struct crit_error *err;
 };
 
-static int decode_fail(struct decoder *dc, const uint8_t *at, const char *fmt, const char *a)
+static int decode_fail(struct decoder *dc, const uint8_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int decode_fail(struct decoder *dc, const uint8_t *at, const char *fmt, ...)
 {
+	va_list ap;
+
 	dc->err->offset = dc->base_off + (uint64_t)(at - dc->base);
-	return crit_fail(dc->err, fmt, a);
+	va_start(ap, fmt);
+	crit_vfail(dc->err, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 static int in_int32(int64_t v)
@@ -543,9 +550,10 @@ static int check_keys(struct encoder *ec, int t, const ProtobufCMessageDescripto
 
 		lua_pop(L, 1);
 		if (lua_type(L, -1) != LUA_TSTRING) {
+			const char *kind = lua_kind(L, -1); /* the key's, before it goes */
+
 			lua_pop(L, 1);
-			return crit_fail(ec->err, "unexpected %s key in a %s table",
-					 lua_kind(L, -1), d->name);
+			return crit_fail(ec->err, "unexpected %s key in a %s table", kind, d->name);
 		}
 		k = lua_tostring(L, -1);
 		if (!protobuf_c_message_descriptor_get_field_by_name(d, k) &&
@@ -649,7 +657,7 @@ static int payload_fail(struct crit_error *err, const char *fmt, ...)
 
 	crit_error_push_path(err, MSG_EXTRA_KEY, -1);
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	crit_vfail(err, fmt, ap);
 	va_end(ap);
 	return -1;
 }
