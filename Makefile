@@ -51,8 +51,8 @@ GEN      = $(BUILD)/gen
 PROTOS   = $(sort $(wildcard proto/*.proto))
 PB_C     = $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS)) $(GEN)/google/protobuf/descriptor.pb-c.c
 PB_O     = $(PB_C:.c=.o)
-CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/json_write.c src/json_read.c \
-           src/text_write.c src/text_read.c \
+CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/conv.c \
+           src/json_write.c src/json_read.c src/text_write.c src/text_read.c \
            src/streamer.c
 BIND_SRC = src/lcrit.c src/msg.c src/ljson_write.c src/ljson_read.c src/lstreamer.c
 CORE_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/criu_opts.o
@@ -157,11 +157,13 @@ FUZZ_NAMES  = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZERS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 # Seeds: image harnesses take a type byte and an image body (fuzz/seeds.lua),
 # the JSON reader crit's JSON, compact and pretty (spec/fixtures/golden),
-# the text reader the fixtures as text format, raw and nice.
+# the text reader the fixtures as text format, raw and nice, and the text
+# forms (conv) the same JSON: base64, addresses, hex, devices.
 FUZZ_SEEDS_decode     = build/fuzz/seeds-images
 FUZZ_SEEDS_json_write = build/fuzz/seeds-images
 FUZZ_SEEDS_json_read  = build/fuzz/seeds-json
 FUZZ_SEEDS_text_read  = build/fuzz/seeds-text
+FUZZ_SEEDS_conv       = build/fuzz/seeds-json
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)

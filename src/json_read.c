@@ -21,13 +21,13 @@
  */
 #include "json_read.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv.h"
 #include "image.h"
 #include "maps.h"
 #include "wire.h"
@@ -366,17 +366,6 @@ static void put_utf8(struct buf *b, uint32_t cp)
 	}
 }
 
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The four hex digits after "\u". */
 static int lex_hex4(struct json_reader *r, struct jpos escape, uint32_t *cp)
 {
@@ -384,7 +373,7 @@ static int lex_hex4(struct json_reader *r, struct jpos escape, uint32_t *cp)
 
 	*cp = 0;
 	for (i = 0; i < 4; i++) {
-		d = hex_digit(src_peek(r));
+		d = conv_hex_digit(src_peek(r));
 		if (d < 0)
 			return crit_fail(at(r->err, escape), "invalid \\u escape: four hex digits expected");
 		*cp = *cp << 4 | (uint32_t)d;
@@ -755,86 +744,8 @@ static int parse_value(struct json_reader *r, int depth, struct jnode **out)
 /* ------------------------------------------------------------------ */
 /* Integers: JSON numbers, and strings as Python's int() reads them     */
 
-/* Sign and magnitude: wide enough for every field type and its range errors. */
-struct int_value {
-	uint64_t mag;
-	int neg;
-};
-
-enum int_parse { INT_OK, INT_INVALID, INT_TOO_BIG };
-
-/* What Python's str.isspace() says of ASCII: int() and strip() skip these. */
-static int py_space(int c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-}
-
-static int digit_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A' + 10;
-	return 99;
-}
-
-/* Python's int(s, 0) (base0), or int(s): surrounding whitespace, a sign,
- * 0x/0o/0b prefixes in base 0 (where "010" is an error), and single
- * underscores between digits. A JSON integer is a special case. */
-static enum int_parse python_int(const char *s, size_t len, int base0, struct int_value *v)
-{
-	const char *end = s + len;
-	int base = 10, zero_only = 0, digits = 0, big = 0;
-
-	while (s < end && py_space((unsigned char)*s))
-		s++;
-	while (end > s && py_space((unsigned char)end[-1]))
-		end--;
-	v->mag = 0;
-	v->neg = 0;
-	if (s < end && (*s == '+' || *s == '-'))
-		v->neg = *s++ == '-';
-	if (base0 && end - s >= 2 && s[0] == '0') {
-		switch (s[1]) {
-		case 'x': case 'X': base = 16; break;
-		case 'o': case 'O': base = 8; break;
-		case 'b': case 'B': base = 2; break;
-		default: zero_only = 1; break; /* C's octal: Python 3 refuses it */
-		}
-		if (base != 10) {
-			s += 2;
-			if (s < end && *s == '_')
-				s++; /* one underscore may follow the prefix */
-		}
-	}
-	for (; s < end; s++) {
-		int d;
-
-		if (*s == '_') {
-			if (!digits || s + 1 == end || s[1] == '_')
-				return INT_INVALID;
-			continue;
-		}
-		d = digit_value((unsigned char)*s);
-		if (d >= base)
-			return INT_INVALID;
-		if (v->mag > (UINT64_MAX - (unsigned)d) / (unsigned)base)
-			big = 1;
-		else
-			v->mag = v->mag * (unsigned)base + (unsigned)d;
-		digits++;
-	}
-	if (!digits || (zero_only && (v->mag || big)))
-		return INT_INVALID;
-	if (!v->mag)
-		v->neg = 0;
-	return big ? INT_TOO_BIG : INT_OK;
-}
-
 /* a += b; -1 past 64 bits of magnitude. */
-static int int_add(struct int_value *a, const struct int_value *b)
+static int int_add(struct conv_int *a, const struct conv_int *b)
 {
 	if (a->neg == b->neg) {
 		if (b->mag > UINT64_MAX - a->mag)
@@ -861,7 +772,7 @@ static int range_error(struct crit_error *err, const struct jnode *n, const char
 
 /* The wire bits of v as field type t, if v is in its range. */
 static int fit_integer(struct crit_error *err, ProtobufCType t, const struct jnode *n,
-		       const struct int_value *v, uint64_t *bits)
+		       const struct conv_int *v, uint64_t *bits)
 {
 	uint64_t neg_max, pos_max, s;
 
@@ -909,13 +820,13 @@ static int fit_integer(struct crit_error *err, ProtobufCType t, const struct jno
 
 /* A JSON number that must be an integer. */
 static int number_value(struct crit_error *err, ProtobufCType t, const struct jnode *n,
-			struct int_value *v)
+			struct conv_int *v)
 {
 	struct shown sh;
 	const char *p = n->text, *end = n->text + n->len;
 
 	/* The common case, a plain integer of up to 19 digits, without
-	 * python_int's generality (the lexer has checked the syntax). */
+	 * conv_py_int's generality (the lexer has checked the syntax). */
 	v->neg = p < end && *p == '-';
 	p += v->neg;
 	if (end - p <= 19) {
@@ -927,10 +838,10 @@ static int number_value(struct crit_error *err, ProtobufCType t, const struct jn
 			return 0;
 		}
 	}
-	switch (python_int(n->text, n->len, 0, v)) {
-	case INT_OK:
+	switch (conv_py_int(n->text, n->len, 0, v)) {
+	case CONV_INT_OK:
 		return 0;
-	case INT_TOO_BIG:
+	case CONV_INT_TOO_BIG:
 		return range_error(err, n, wire_type_name(t));
 	default:
 		return crit_fail(at(err, n->at), "%s field needs an integer, got %s",
@@ -944,14 +855,14 @@ static int number_value(struct crit_error *err, ProtobufCType t, const struct jn
 /* [p, p+len) by Python's int(s, 0) or int(s); `what` names the field
  * type for range errors. */
 static int string_int(struct crit_error *err, const struct jnode *n, const char *p, size_t len,
-		      int base0, const char *what, struct int_value *v)
+		      int base0, const char *what, struct conv_int *v)
 {
 	struct shown sh;
 
-	switch (python_int(p, len, base0, v)) {
-	case INT_OK:
+	switch (conv_py_int(p, len, base0, v)) {
+	case CONV_INT_OK:
 		return 0;
-	case INT_TOO_BIG:
+	case CONV_INT_TOO_BIG:
 		return crit_fail(at(err, n->at), "%s is out of range for %s", show(&sh, p, len), what);
 	default:
 		return crit_fail(at(err, n->at), "invalid integer %s (strings are read as Python's "
@@ -961,16 +872,16 @@ static int string_int(struct crit_error *err, const struct jnode *n, const char 
 
 static void strip_py_space(const char **p, const char **end)
 {
-	while (*p < *end && py_space((unsigned char)**p))
+	while (*p < *end && conv_py_space((unsigned char)**p))
 		(*p)++;
-	while (*end > *p && py_space((unsigned char)(*end)[-1]))
+	while (*end > *p && conv_py_space((unsigned char)(*end)[-1]))
 		(*end)--;
 }
 
 /* "A | B | 0x40": names of the field's flags map or integers, summed as
  * crit sums them; "" is 0. */
 static int flags_value(struct crit_error *err, const struct flag_map *fm, const struct jnode *n,
-		       const char *type, struct int_value *v)
+		       const char *type, struct conv_int *v)
 {
 	const char *p = n->text, *end = n->text + n->len;
 
@@ -980,7 +891,7 @@ static int flags_value(struct crit_error *err, const struct flag_map *fm, const 
 		return 0;
 	for (;;) {
 		const char *bar = memchr(p, '|', (size_t)(end - p)), *q = p, *qe = bar ? bar : end;
-		struct int_value part;
+		struct conv_int part;
 		size_t i;
 
 		strip_py_space(&q, &qe);
@@ -992,12 +903,12 @@ static int flags_value(struct crit_error *err, const struct flag_map *fm, const 
 			part.mag = fm->bits[i].value;
 			part.neg = 0;
 		} else {
-			enum int_parse ip = python_int(q, (size_t)(qe - q), 1, &part);
+			enum conv_int_status ip = conv_py_int(q, (size_t)(qe - q), 1, &part);
 			struct shown sh;
 
-			if (ip == INT_TOO_BIG)
+			if (ip == CONV_INT_TOO_BIG)
 				return range_error(err, n, type);
-			if (ip != INT_OK)
+			if (ip != CONV_INT_OK)
 				return crit_fail(at(err, n->at), "unknown %s flag %s", fm->name,
 						 show(&sh, q, (size_t)(qe - q)));
 		}
@@ -1012,10 +923,10 @@ static int flags_value(struct crit_error *err, const struct flag_map *fm, const 
 /* "major:minor", as the kernel's dev_t (minor in the low 20 bits) or, for
  * (criu).odev, glibc's makedev(). */
 static int dev_value(struct crit_error *err, const struct criu_field_opt *opt,
-		     const struct jnode *n, const char *type, struct int_value *v)
+		     const struct jnode *n, const char *type, struct conv_int *v)
 {
 	const char *colon = memchr(n->text, ':', n->len), *end = n->text + n->len;
-	struct int_value major, minor;
+	struct conv_int major, minor;
 	struct shown sh;
 
 	if (!colon || memchr(colon + 1, ':', (size_t)(end - colon - 1)))
@@ -1027,18 +938,8 @@ static int dev_value(struct crit_error *err, const struct criu_field_opt *opt,
 	if (major.neg || minor.neg)
 		return range_error(err, n, type);
 	v->neg = 0;
-	if (opt->bits & CRIU_OPT_ODEV) {
-		uint64_t maj = major.mag, mnr = minor.mag;
-
-		if (maj > UINT32_MAX || mnr > UINT32_MAX)
-			return range_error(err, n, type);
-		v->mag = (maj & 0xfff) << 8 | (maj & 0xfffff000) << 32 | (mnr & 0xff) |
-			 (mnr & 0xffffff00) << 12;
-	} else {
-		if (major.mag > UINT64_MAX >> 20)
-			return range_error(err, n, type);
-		v->mag = major.mag << 20 | minor.mag;
-	}
+	if (conv_dev_join(major.mag, minor.mag, (opt->bits & CRIU_OPT_ODEV) != 0, &v->mag))
+		return range_error(err, n, type);
 	return 0;
 }
 
@@ -1046,7 +947,7 @@ static int dev_value(struct crit_error *err, const struct criu_field_opt *opt,
  * a device, flags, a dict name, or int(s, 0). */
 static int string_value(struct crit_error *err, const ProtobufCFieldDescriptor *f,
 			const struct criu_field_opt *opt, const struct jnode *n,
-			struct int_value *v)
+			struct conv_int *v)
 {
 	const char *type = wire_type_name(f->type);
 	const struct flag_map *fm;
@@ -1068,196 +969,22 @@ static int string_value(struct crit_error *err, const ProtobufCFieldDescriptor *
 /* ------------------------------------------------------------------ */
 /* crit's strings for bytes: base64, quoted-printable, IP addresses     */
 
-static int base64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	return c == '/' ? 63 : -1;
-}
-
-/* base64.decodebytes: CPython's binascii.a2b_base64 without strict mode.
- * Bytes outside the alphabet (newlines) are skipped; an '=' counts only
- * once two characters of a quad are in, and the data ends when the pads
- * complete it. The decoded bytes go to out; their number to *count. */
 static int decode_base64(struct crit_error *err, const struct jnode *n, struct buf *out,
 			 uint64_t *count)
 {
-	const uint8_t *p = (const uint8_t *)n->text, *end = p + n->len;
-	unsigned quad = 0, pads = 0, left = 0;
-	int closed = 0;
-	uint64_t total = 0;
+	const char *why = conv_base64_decode((const uint8_t *)n->text, n->len, out, count);
 
-	for (; p < end; p++) {
-		int v;
-
-		if (*p == '=') {
-			if (!closed && quad >= 2 && quad + ++pads >= 4)
-				closed = 1;
-			continue;
-		}
-		if ((v = base64_value(*p)) < 0)
-			continue;
-		if (closed)
-			return crit_fail(at(err, n->at), "invalid base64: data after the closing '='");
-		pads = 0;
-		switch (quad) {
-		case 0:
-			left = (unsigned)v;
-			break;
-		case 1:
-			buf_putc(out, (uint8_t)(left << 2 | (unsigned)v >> 4));
-			left = (unsigned)v & 0xf;
-			break;
-		case 2:
-			buf_putc(out, (uint8_t)(left << 4 | (unsigned)v >> 2));
-			left = (unsigned)v & 0x3;
-			break;
-		default:
-			buf_putc(out, (uint8_t)(left << 6 | (unsigned)v));
-			break;
-		}
-		total += quad != 0;
-		quad = (quad + 1) % 4;
-	}
-	if (!closed && quad == 1)
-		return crit_fail(at(err, n->at), "invalid base64: the number of data characters "
-				 "cannot be 1 more than a multiple of 4");
-	if (!closed && quad)
-		return crit_fail(at(err, n->at), "invalid base64: incorrect padding");
-	*count = total;
-	return 0;
+	return why ? crit_fail(at(err, n->at), "%s", why) : 0;
 }
 
-/* quopri.decodestring: CPython's binascii.a2b_qp, not in header mode. An
- * '=' that starts no escape stays; "=\n" (or "=\r...\n") is a soft line
- * break; Python takes ASCII only. */
 static int decode_quoted_printable(struct crit_error *err, const struct jnode *n,
 				   struct buf *out)
 {
-	const uint8_t *p = (const uint8_t *)n->text, *end = p + n->len, *q;
+	size_t bad;
 
-	for (q = p; q < end; q++)
-		if (*q >= 0x80)
-			return crit_fail(at(err, n->at), "quoted-printable text must be ASCII, "
-					 "got byte 0x%02x", *q);
-	while (p < end) {
-		if (*p != '=') {
-			buf_putc(out, *p++);
-			continue;
-		}
-		if (++p == end)
-			break;
-		if (*p == '\n' || *p == '\r') {
-			while (p < end && *p != '\n')
-				p++;
-			if (p < end)
-				p++;
-		} else if (*p == '=') {
-			buf_putc(out, '=');
-			p++;
-		} else if (end - p >= 2 && hex_digit(p[0]) >= 0 && hex_digit(p[1]) >= 0) {
-			buf_putc(out, (uint8_t)(hex_digit(p[0]) << 4 | hex_digit(p[1])));
-			p += 2;
-		} else {
-			buf_putc(out, '=');
-		}
-	}
-	return 0;
-}
-
-/* Python's IPv4Address: four decimal octets, no leading zeros. */
-static int parse_ipv4(const char *s, size_t len, uint32_t *addr)
-{
-	const char *end = s + len;
-	int octets = 0;
-
-	*addr = 0;
-	while (octets < 4) {
-		unsigned v = 0;
-		size_t digits = 0;
-
-		while (s < end && *s >= '0' && *s <= '9' && digits < 4) {
-			v = v * 10 + (unsigned)(*s++ - '0');
-			digits++;
-		}
-		if (!digits || digits > 3 || v > 255 || (digits > 1 && s[-(long)digits] == '0'))
-			return -1;
-		*addr = *addr << 8 | v;
-		if (++octets < 4 && (s == end || *s++ != '.'))
-			return -1;
-	}
-	return s == end ? 0 : -1;
-}
-
-/* Python's IPv6Address (RFC 4291 text: hextets, one "::", a dotted IPv4
- * tail) into eight hextets. Scope ids ("%eth0") are refused. */
-static int parse_ipv6(const char *s, size_t len, uint16_t h[8])
-{
-	const char *end = s + len, *part = s;
-	uint32_t v4;
-	uint16_t parts[10];
-	int empty[10], n = 0, skip = -1, hi, lo, i;
-
-	for (;;) {
-		const char *colon = memchr(part, ':', (size_t)(end - part));
-		const char *pe = colon ? colon : end;
-		unsigned v = 0;
-
-		if (n == 9)
-			return -1;
-		if (!colon && memchr(part, '.', (size_t)(pe - part))) {
-			if (n < 2 || parse_ipv4(part, (size_t)(pe - part), &v4))
-				return -1;
-			parts[n] = (uint16_t)(v4 >> 16);
-			empty[n++] = 0;
-			parts[n] = (uint16_t)v4;
-			empty[n++] = 0;
-			break;
-		}
-		if (pe - part > 4)
-			return -1;
-		for (i = 0; part + i < pe; i++) {
-			if (hex_digit((unsigned char)part[i]) < 0)
-				return -1;
-			v = v << 4 | (unsigned)hex_digit((unsigned char)part[i]);
-		}
-		parts[n] = (uint16_t)v;
-		empty[n++] = pe == part;
-		if (!colon)
-			break;
-		part = colon + 1;
-	}
-	if (n < 3 || n > 9)
-		return -1;
-	for (i = 1; i < n - 1; i++) {
-		if (empty[i]) {
-			if (skip >= 0)
-				return -1; /* at most one "::" */
-			skip = i;
-		}
-	}
-	if (skip >= 0) {
-		hi = skip - empty[0];
-		lo = n - skip - 1 - empty[n - 1];
-		if ((empty[0] && skip != 1) || (empty[n - 1] && skip != n - 2) || hi + lo > 7)
-			return -1;
-	} else {
-		if (n != 8 || empty[0] || empty[n - 1])
-			return -1;
-		hi = 8;
-		lo = 0;
-	}
-	memset(h, 0, 8 * sizeof(*h));
-	for (i = 0; i < hi; i++)
-		h[i] = parts[i];
-	for (i = 0; i < lo; i++)
-		h[8 - lo + i] = parts[n - lo + i];
+	if (conv_quopri_decode((const uint8_t *)n->text, n->len, out, &bad))
+		return crit_fail(at(err, n->at), "quoted-printable text must be ASCII, got byte "
+				 "0x%02x", (unsigned char)n->text[bad]);
 	return 0;
 }
 
@@ -1284,7 +1011,7 @@ static size_t open_length(struct buf *out, uint32_t number)
 static int scalar_bits(struct encoder *e, const ProtobufCFieldDescriptor *f,
 		       const struct criu_field_opt *opt, const struct jnode *n, uint64_t *bits)
 {
-	struct int_value v;
+	struct conv_int v;
 	struct shown sh;
 
 	switch (f->type) {
@@ -1403,29 +1130,20 @@ static void end_repeated(struct buf *m, const ProtobufCFieldDescriptor *f, size_
 		wire_close_length(m, mark);
 }
 
-/* (criu).ipadd given as ["10.0.0.1"] or ["fe80::1"]: one word or four,
- * each in network byte order as crit's socket.htonl() makes it. */
+/* (criu).ipadd given as ["10.0.0.1"] or ["fe80::1"]: one word or four. */
 static int encode_address(struct encoder *e, const ProtobufCFieldDescriptor *f,
 			  const struct jnode *arr)
 {
 	const struct jnode *n = arr->first;
-	uint64_t words[4];
-	uint16_t h[8];
-	uint32_t v4;
+	uint32_t words[4];
 	size_t count, i, mark;
 	struct shown sh;
 
 	if (arr->len != 1)
 		return crit_fail(at(e->err, n->next->at), "an address is a list of one string, "
 				 "like [\"10.0.0.1\"]");
-	if (parse_ipv4(n->text, n->len, &v4) == 0) {
-		words[0] = htonl(v4);
-		count = 1;
-	} else if (parse_ipv6(n->text, n->len, h) == 0) {
-		for (i = 0; i < 4; i++)
-			words[i] = htonl((uint32_t)h[2 * i] << 16 | h[2 * i + 1]);
-		count = 4;
-	} else {
+	count = conv_ip_parse(n->text, n->len, words);
+	if (!count) {
 		crit_error_push_path(e->err, NULL, 0);
 		return crit_fail(at(e->err, n->at), "%s is not an IPv4 or IPv6 address",
 				 show(&sh, n->text, n->len));
@@ -1659,9 +1377,9 @@ static int encode_semaphores(struct encoder *e, const struct payload_desc *pd,
 		return crit_fail(at(e->err, x->at), "%zu semaphore values, but %s says %" PRIu64,
 				 x->len, pd->size_name[0], nsems);
 	for (c = x->first, k = 0; c; c = c->next, k++) {
-		struct int_value v;
+		struct conv_int v;
 
-		if (c->type != J_NUMBER || python_int(c->text, c->len, 0, &v) != INT_OK ||
+		if (c->type != J_NUMBER || conv_py_int(c->text, c->len, 0, &v) != CONV_INT_OK ||
 		    v.neg || v.mag > 0xffff) {
 			crit_error_push_path(e->err, NULL, k);
 			return crit_fail(at(e->err, c->at), "a semaphore value is an integer "

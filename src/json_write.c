@@ -43,9 +43,11 @@
  *   with its field path and byte offset, as in msg.c. */
 #include "json_write.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "conv.h"
 #include "maps.h"
 #include "schema.h"
 #include "wire.h"
@@ -328,138 +330,18 @@ static void put_string(struct jw *w, const uint8_t *p, size_t len)
 /* ------------------------------------------------------------------ */
 /* Bytes: base64 and quoted-printable                                   */
 
-static const char base64_digits[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* base64.encodebytes: lines of 76 characters (57 bytes), each ended by a
- * newline, which the JSON string holds as \n; "" when empty. */
+/* base64.encodebytes, its newlines written as JSON's \n. */
 static void put_base64(struct jw *w, const uint8_t *p, size_t len)
 {
-	struct buf *out = w->out;
-
-	buf_putc(out, '"');
-	while (len) {
-		size_t n = len < 57 ? len : 57, i;
-		uint32_t v;
-		uint8_t *q;
-
-		if (!(q = room(w, 76 + 2)))
-			return;
-		for (i = 0; i + 3 <= n; i += 3) {
-			v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-			*q++ = (uint8_t)base64_digits[v >> 18];
-			*q++ = (uint8_t)base64_digits[v >> 12 & 63];
-			*q++ = (uint8_t)base64_digits[v >> 6 & 63];
-			*q++ = (uint8_t)base64_digits[v & 63];
-		}
-		if (i < n) {
-			v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-			*q++ = (uint8_t)base64_digits[v >> 18];
-			*q++ = (uint8_t)base64_digits[v >> 12 & 63];
-			*q++ = i + 1 < n ? (uint8_t)base64_digits[v >> 6 & 63] : '=';
-			*q++ = '=';
-		}
-		*q++ = '\\';
-		*q++ = 'n';
-		out->len = (size_t)(q - out->data);
-		p += n;
-		len -= n;
-	}
-	buf_putc(out, '"');
-}
-
-#define QP_LINE 76 /* binascii's MAXLINESIZE */
-
-/* quopri.encodestring is CPython's binascii.b2a_qp(data, quotetabs=False,
- * istext=True, header=False). Its output is ASCII. */
-struct qp {
-	struct buf *out;
-	unsigned linelen;
-	int crlf;    /* the first line end is CRLF: every line end written is */
-	int pending; /* a space or tab not written yet, or -1: it becomes =XX
-		      * if a line end follows it */
-};
-
-static void qp_quoted(struct qp *q, uint8_t c)
-{
-	static const char hex_upper[] = "0123456789ABCDEF";
-	uint8_t tmp[3] = { '=', (uint8_t)hex_upper[c >> 4], (uint8_t)hex_upper[c & 15] };
-
-	buf_put(q->out, tmp, 3);
-}
-
-static void qp_flush(struct qp *q)
-{
-	if (q->pending >= 0)
-		buf_putc(q->out, (uint8_t)q->pending);
-	q->pending = -1;
-}
-
-/* A line end: soft ("=" and a newline) or the text's own. */
-static void qp_line_end(struct qp *q, int soft)
-{
-	if (soft)
-		buf_putc(q->out, '=');
-	if (q->crlf)
-		buf_putc(q->out, '\r');
-	buf_putc(q->out, '\n');
-	q->linelen = 0;
-}
-
-static int qp_must_quote(uint8_t c, int last, uint8_t next, unsigned linelen)
-{
-	if (c > '~' || c == '=')
-		return 1;
-	if (c == '.' && linelen == 0 && (last || next == '\n' || next == '\r' || next == 0))
-		return 1;
-	if (c == ' ' || c == '\t')
-		return last;
-	return c < '!' && c != '\r' && c != '\n';
-}
-
-int quopri_encode(struct buf *out, const uint8_t *p, size_t len)
-{
-	const uint8_t *nl = memchr(p, '\n', len);
-	struct qp q = { out, 0, nl && nl > p && nl[-1] == '\r', -1 };
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = p[i], next = i + 1 < len ? p[i + 1] : 0;
-		int last = i + 1 == len;
-
-		if (qp_must_quote(c, last, next, q.linelen)) {
-			qp_flush(&q);
-			if (q.linelen + 3 >= QP_LINE)
-				qp_line_end(&q, 1);
-			qp_quoted(&q, c);
-			q.linelen += 3;
-			i++;
-		} else if (c == '\n' || (c == '\r' && next == '\n' && !last)) {
-			if (q.pending >= 0)
-				qp_quoted(&q, (uint8_t)q.pending);
-			q.pending = -1;
-			qp_line_end(&q, 0);
-			i += c == '\r' ? 2 : 1;
-		} else {
-			qp_flush(&q);
-			if (!last && next != '\n' && q.linelen + 1 >= QP_LINE)
-				qp_line_end(&q, 1);
-			q.linelen++;
-			if (c == ' ' || c == '\t')
-				q.pending = c;
-			else
-				buf_putc(out, c);
-			i++;
-		}
-	}
-	qp_flush(&q);
-	return out->failed ? -1 : 0;
+	buf_putc(w->out, '"');
+	conv_base64_encode(w->out, p, len, "\\n");
+	buf_putc(w->out, '"');
 }
 
 static void put_quopri(struct jw *w, const uint8_t *p, size_t len)
 {
 	w->text.len = 0;
-	quopri_encode(&w->text, p, len);
+	conv_quopri_encode(&w->text, p, len);
 	put_string(w, w->text.data, w->text.len);
 }
 
@@ -488,40 +370,23 @@ static void put_pyint(struct jw *w, const struct pyint *n)
 /* Python's "0x%x": a minus sign, then the magnitude. */
 static void put_py_hex(struct jw *w, uint64_t bits, int negative)
 {
-	char tmp[19];
-	size_t i = sizeof(tmp);
-	uint64_t v = negative ? 0 - bits : bits;
+	char text[CONV_HEX_TEXT];
 
-	do {
-		tmp[--i] = hex_lower[v & 15];
-		v >>= 4;
-	} while (v);
-	tmp[--i] = 'x';
-	tmp[--i] = '0';
-	if (negative)
-		tmp[--i] = '-';
-	buf_put(w->out, tmp + i, sizeof(tmp) - i);
+	buf_put(w->out, text, conv_py_hex(text, bits, negative));
 }
 
-/* pb2dict's decode_dev: the kernel's dev_t (20 bits of minor), or glibc's
- * major() and minor() for odev fields. */
+/* pb2dict's decode_dev: "major:minor". */
 static void put_dev(struct jw *w, const struct criu_field_opt *opt, const struct pyint *n)
 {
-	uint64_t v = n->bits;
+	struct conv_dev d;
 
+	conv_dev_split(n->bits, pyint_negative(n), (opt->bits & CRIU_OPT_ODEV) != 0, &d);
 	buf_putc(w->out, '"');
-	if (opt->bits & CRIU_OPT_ODEV) {
-		buf_put_u64(w->out, ((v >> 8) & 0xfff) | ((uint32_t)(v >> 32) & ~0xfffu));
-		buf_putc(w->out, ':');
-		buf_put_u64(w->out, (v & 0xff) | ((uint32_t)(v >> 12) & ~0xffu));
-	} else {
-		if (pyint_negative(n)) /* Python's >> floors */
-			buf_put_i64(w->out, (int64_t)~(~v >> 20));
-		else
-			buf_put_u64(w->out, v >> 20);
-		buf_putc(w->out, ':');
-		buf_put_u64(w->out, v & 0xfffff);
-	}
+	if (d.major.neg)
+		buf_putc(w->out, '-');
+	buf_put_u64(w->out, d.major.mag);
+	buf_putc(w->out, ':');
+	buf_put_u64(w->out, d.minor);
 	buf_putc(w->out, '"');
 }
 
@@ -836,46 +701,12 @@ static void put_item(struct jw *w, const ProtobufCFieldDescriptor *f, size_t *it
 	put_sep(w, items);
 }
 
-/* The address an ipadd field holds, as Python 3.11's ipaddress prints it:
- * dotted IPv4 from one word, RFC 5952 IPv6 (the first longest run of two
- * or more zero groups as "::") from four. The words hold the address in
- * network byte order: crit's ntohl on x86 makes the low byte the first. */
+/* The address an ipadd field holds, as Python's ipaddress prints it. */
 static void put_ip_address(struct jw *w, const uint32_t *words, size_t n)
 {
-	char text[40], *q = text;
-	uint8_t b[16];
-	unsigned groups[8];
-	int i, best = -1, best_len = 0, run = 0;
+	char text[CONV_IP_TEXT];
 
-	for (i = 0; i < 4 * (int)n; i++)
-		b[i] = (uint8_t)(words[i / 4] >> (8 * (i % 4)));
-	if (n == 1) {
-		snprintf(text, sizeof(text), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-		put_quoted(w, text);
-		return;
-	}
-	for (i = 0; i < 8; i++) {
-		groups[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
-		run = groups[i] ? 0 : run + 1;
-		if (run > best_len) {
-			best_len = run;
-			best = i - run + 1;
-		}
-	}
-	if (best_len < 2)
-		best = -1, best_len = 0;
-	for (i = 0; i < 8; i++) {
-		if (i == best) {
-			*q++ = ':';
-			*q++ = ':';
-			i += best_len - 1;
-			continue;
-		}
-		if (i > 0 && i != best + best_len)
-			*q++ = ':';
-		q += snprintf(q, sizeof(text) - (size_t)(q - text), "%x", groups[i]);
-	}
-	*q = 0;
+	conv_ip_format(text, words, n);
 	put_quoted(w, text);
 }
 

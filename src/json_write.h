@@ -46,8 +46,4 @@ int json_write_entry(struct buf *out, const struct image_header *h, const uint8_
 		     const struct json_write_opts *o, struct json_write_stats *st,
 		     struct crit_error *err);
 
-/* Python's quopri.encodestring (binascii.b2a_qp, text mode): how crit
- * shows unix socket names. */
-int quopri_encode(struct buf *out, const uint8_t *p, size_t len);
-
 #endif

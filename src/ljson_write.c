@@ -3,6 +3,7 @@
 
 #include <lauxlib.h>
 
+#include "conv.h"
 #include "json_write.h"
 #include "text_write.h"
 #include "lcrit.h"
@@ -169,7 +170,7 @@ int lcrit_quopri(lua_State *L)
 	const char *s = luaL_checklstring(L, 1, &len);
 	struct buf *b = new_scratch(L);
 
-	if (quopri_encode(b, (const uint8_t *)s, len))
+	if (conv_quopri_encode(b, (const uint8_t *)s, len))
 		return lcrit_fail(L, "out of memory");
 	lua_pushlstring(L, (const char *)b->data, b->len);
 	buf_free(b);
