@@ -1,6 +1,8 @@
 /* crit.core: the Lua binding of the image codec. Images are indexed, not
  * decoded, on open; an entry becomes a Lua table only when asked for, and
  * a table goes back to protobuf wire format only when it is written. */
+#include "lcrit.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -15,7 +17,6 @@
 #include <lua.h>
 
 #include "image.h"
-#include "lcrit.h"
 #include "msg.h"
 #include "wire.h"
 
