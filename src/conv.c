@@ -75,12 +75,15 @@ static int base64_value(int c)
  * closing pads is refused: CPython 3.11 drops it, 3.13 decodes it. */
 const char *conv_base64_decode(const uint8_t *p, size_t len, struct buf *out, uint64_t *count)
 {
-	const uint8_t *end = p + len;
+	const uint8_t *end;
 	unsigned quad = 0, pads = 0, left = 0;
 	int closed = 0;
 	uint64_t total = 0;
 
-	for (; p < end; p++) {
+	*count = 0;
+	if (!len) /* p may be NULL */
+		return NULL;
+	for (end = p + len; p < end; p++) {
 		int v;
 
 		if (*p == '=') {
@@ -175,7 +178,7 @@ static int qp_must_quote(uint8_t c, int last, uint8_t next, unsigned linelen)
 
 int conv_quopri_encode(struct buf *out, const uint8_t *p, size_t len)
 {
-	const uint8_t *nl = memchr(p, '\n', len);
+	const uint8_t *nl = len ? memchr(p, '\n', len) : NULL;
 	struct qp q = { out, 0, nl && nl > p && nl[-1] == '\r', -1 };
 	size_t i = 0;
 
@@ -216,7 +219,7 @@ int conv_quopri_encode(struct buf *out, const uint8_t *p, size_t len)
  * "=\r...\n") is a soft line break. */
 int conv_quopri_decode(const uint8_t *p, size_t len, struct buf *out, size_t *bad)
 {
-	const uint8_t *start = p, *end = p + len, *q;
+	const uint8_t *start = p, *end = len ? p + len : p, *q;
 
 	for (q = p; q < end; q++) {
 		if (*q >= 0x80) {
@@ -392,6 +395,8 @@ size_t conv_ip_parse(const char *s, size_t len, uint32_t words[4])
 	uint32_t v4;
 	size_t i;
 
+	if (!len)
+		return 0;
 	if (parse_ipv4(s, len, &v4) == 0) {
 		words[0] = word_of(v4);
 		return 1;
@@ -425,7 +430,7 @@ static int digit_value(int c)
 
 enum conv_int_status conv_py_int(const char *s, size_t len, int base0, struct conv_int *v)
 {
-	const char *end = s + len;
+	const char *end = len ? s + len : s;
 	int base = 10, zero_only = 0, digits = 0, big = 0;
 
 	while (s < end && conv_py_space((unsigned char)*s))
