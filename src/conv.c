@@ -480,22 +480,18 @@ enum conv_int_status conv_py_int(const char *s, size_t len, int base0, struct co
 
 size_t conv_py_hex(char out[CONV_HEX_TEXT], uint64_t bits, int negative)
 {
-	char tmp[CONV_HEX_TEXT];
-	size_t i = sizeof(tmp), n;
 	uint64_t v = negative ? 0 - bits : bits;
+	size_t digits = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1, i;
+	char *q = out;
 
-	do {
-		tmp[--i] = hex_lower[v & 15];
-		v >>= 4;
-	} while (v);
-	tmp[--i] = 'x';
-	tmp[--i] = '0';
 	if (negative)
-		tmp[--i] = '-';
-	n = sizeof(tmp) - i;
-	memcpy(out, tmp + i, n);
-	out[n] = 0;
-	return n;
+		*q++ = '-';
+	*q++ = '0';
+	*q++ = 'x';
+	for (i = digits; i-- > 0; v >>= 4)
+		q[i] = hex_lower[v & 15];
+	q[digits] = 0;
+	return (size_t)(q + digits - out);
 }
 
 /* ------------------------------------------------------------------ */

@@ -55,7 +55,7 @@
 /* ------------------------------------------------------------------ */
 /* The writer and where it reads                                        */
 
-#define OPT_CACHE_SIZE 128
+#define OPT_CACHE_SIZE 256
 
 struct jw {
 	struct buf *out;
@@ -370,9 +370,10 @@ static void put_pyint(struct jw *w, const struct pyint *n)
 /* Python's "0x%x": a minus sign, then the magnitude. */
 static void put_py_hex(struct jw *w, uint64_t bits, int negative)
 {
-	char text[CONV_HEX_TEXT];
+	uint8_t *q = room(w, CONV_HEX_TEXT);
 
-	buf_put(w->out, text, conv_py_hex(text, bits, negative));
+	if (q)
+		w->out->len += conv_py_hex((char *)q, bits, negative);
 }
 
 /* pb2dict's decode_dev: "major:minor". */
