@@ -65,11 +65,13 @@ MODULE   = $(BUILD)/crit/core.so
 # its libFuzzer runtime and valgrind: the bad-input spec, fuzz, test-valgrind;
 # python3: the restore scenarios; lua-check: make lint; `make criu` installs
 # criu's own build deps; dpkg-dev, debhelper, lintian, lua-ldoc, groff-base
-# and zsh: the .deb, the API reference, the man page and completion specs).
+# and zsh: the .deb, the API reference, the man page and completion specs;
+# criu: Debian's Python crit 3.17, the second opinion of crit_json_spec and
+# bench; it cannot dump here, and the restore suite uses build/criu-4.2).
 DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
        libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse lua-filesystem luarocks \
        time clang libclang-rt-14-dev valgrind python3 lua-check \
-       dpkg-dev debhelper fakeroot lintian lua-ldoc groff-base zsh git
+       dpkg-dev debhelper fakeroot lintian lua-ldoc groff-base zsh git criu
 
 .PHONY: all test test-restore test-asan test-valgrind clean distclean install setup demo fuzz fuzz-run \
         bench criu lint man completion doc dist werror
