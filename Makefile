@@ -42,11 +42,14 @@ WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 # not through the PLT, and link-time optimisation inlines the wire helpers.
 PB_INC     = $(if $(PROTOBUF_C_INCDIR),-I$(PROTOBUF_C_INCDIR))
 PB_LIB     = $(if $(PROTOBUF_C_LIBDIR),-L$(PROTOBUF_C_LIBDIR)) -lprotobuf-c
+# zlib and libzstd: container checkpoint archives (gzip, zstd).
+ARCHIVE_INC = $(if $(ZLIB_INCDIR),-I$(ZLIB_INCDIR)) $(if $(ZSTD_INCDIR),-I$(ZSTD_INCDIR))
+ARCHIVE_LIB = $(if $(ZLIB_LIBDIR),-L$(ZLIB_LIBDIR)) -lz $(if $(ZSTD_LIBDIR),-L$(ZSTD_LIBDIR)) -lzstd
 GEN_CFLAGS = $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -I$(GEN) $(PB_INC)
 # `make werror` adds -Werror and -Wconversion for our own sources (CI).
 STRICT    ?=
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) $(STRICT) -fPIC -fvisibility=hidden -std=gnu99 -Isrc -I$(GEN) \
-             -I$(LUA_INCDIR) $(PB_INC)
+             -I$(LUA_INCDIR) $(PB_INC) $(ARCHIVE_INC)
 
 BUILD    ?= build
 GEN      = $(BUILD)/gen
@@ -55,8 +58,8 @@ PB_C     = $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS)) $(GEN)/google/pro
 PB_O     = $(PB_C:.c=.o)
 CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/conv.c \
            src/json_write.c src/json_read.c src/text_write.c src/text_read.c \
-           src/streamer.c
-BIND_SRC = src/lcrit.c src/msg.c src/ljson_write.c src/ljson_read.c src/lstreamer.c
+           src/streamer.c src/archive.c
+BIND_SRC = src/lcrit.c src/msg.c src/ljson_write.c src/ljson_read.c src/lstreamer.c src/larchive.c
 CORE_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/criu_opts.o
 BIND_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(BIND_SRC))
 MODULE   = $(BUILD)/crit/core.so
@@ -67,8 +70,11 @@ MODULE   = $(BUILD)/crit/core.so
 # criu's own build deps; dpkg-dev, debhelper, lintian, lua-ldoc, groff-base
 # and zsh: the .deb, the API reference, the man page and completion specs;
 # criu: Debian's Python crit 3.17, the second opinion of crit_json_spec and
-# bench; it cannot dump here, and the restore suite uses build/criu-4.2).
+# bench; it cannot dump here, and the restore suite uses build/criu-4.2;
+# zlib1g-dev and libzstd-dev: checkpoint archives; zstd, podman and runc:
+# the archive specs).
 DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compiler \
+       zlib1g-dev libzstd-dev zstd podman runc \
        libprotobuf-dev protobuf-compiler lua-cjson lua-busted lua-argparse lua-filesystem luarocks \
        time clang libclang-rt-14-dev valgrind python3 lua-check \
        dpkg-dev debhelper fakeroot lintian lua-ldoc groff-base zsh git criu
@@ -79,7 +85,7 @@ all: $(MODULE)
 
 $(MODULE): $(BIND_O) $(CORE_O) $(PB_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $^ $(PB_LIB)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $^ $(PB_LIB) $(ARCHIVE_LIB)
 
 # protoc-c runs once for the whole schema; the stamp stands for its outputs.
 $(GEN)/.stamp: $(PROTOS)
@@ -177,7 +183,7 @@ FUZZ_SEEDS_conv       = build/fuzz/seeds-json
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR) \
-		-o $@ $< $(FUZZ_SRC) -l:liblua5.4.a -lprotobuf-c -lm -ldl
+		-o $@ $< $(FUZZ_SRC) -l:liblua5.4.a $(PB_LIB) $(ARCHIVE_LIB) -lm -ldl
 
 fuzz: $(FUZZERS)
 

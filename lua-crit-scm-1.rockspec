@@ -29,6 +29,8 @@ external_dependencies = {
   PROTOBUF_C = { header = "protobuf-c/protobuf-c.h", library = "protobuf-c" },
   -- protoc-c reads google/protobuf/descriptor.proto (CRIU's field options)
   PROTOBUF = { header = "google/protobuf/descriptor.proto" },
+  ZLIB = { header = "zlib.h", library = "z" },             -- gzip archives
+  ZSTD = { header = "zstd.h", library = "zstd" },          -- zstd archives
 }
 build = {
   -- protoc-c must run at build time, which the builtin backend cannot do.
@@ -40,6 +42,10 @@ build = {
     LUA = "$(LUA)",
     PROTOBUF_C_INCDIR = "$(PROTOBUF_C_INCDIR)",
     PROTOBUF_C_LIBDIR = "$(PROTOBUF_C_LIBDIR)",
+    ZLIB_INCDIR = "$(ZLIB_INCDIR)",
+    ZLIB_LIBDIR = "$(ZLIB_LIBDIR)",
+    ZSTD_INCDIR = "$(ZSTD_INCDIR)",
+    ZSTD_LIBDIR = "$(ZSTD_LIBDIR)",
     PROTO_SYS = "$(PROTOBUF_INCDIR)",
   },
   install_variables = {

@@ -46,6 +46,7 @@ static int index_gc(lua_State *L)
 	if (x->map)
 		munmap(x->map, x->len);
 	x->map = NULL;
+	x->view = 0;
 	x->data = NULL;
 	free(x->mark);
 	x->mark = NULL;
@@ -137,12 +138,15 @@ static void index_start(lua_State *L, struct index *x)
 
 void lcrit_index_drop(struct index *x, uint64_t from, uint64_t to)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a, b;
 
-	from = (from + page - 1) & ~(page - 1); /* whole pages only */
-	to &= ~(page - 1);
-	if (x->map && from < to && to <= x->len)
-		madvise((uint8_t *)x->map + from, (size_t)(to - from), MADV_DONTNEED);
+	if ((!x->map && !x->view) || from >= to || to > x->len)
+		return;
+	/* whole pages only: a member shares its first and last with others */
+	a = ((uintptr_t)(x->data + from) + page - 1) & ~(page - 1);
+	b = (uintptr_t)(x->data + to) & ~(page - 1);
+	if (a < b)
+		madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 /* Indexing reads the image front to back: fault the mapping in a window
@@ -325,6 +329,22 @@ fail:
 	lua_pushfstring(L, "%s: %s", name, strerror(saved));
 	lua_pushinteger(L, saved);
 	return 3;
+}
+
+struct index *lcrit_index_view(lua_State *L, const char *name, const uint8_t *data,
+			       size_t len, int owner)
+{
+	struct index *x;
+
+	owner = lua_absindex(L, owner);
+	x = index_new(L, name);
+	lua_pushvalue(L, owner);
+	lua_setiuservalue(L, -2, 1);
+	x->data = data;
+	x->len = len;
+	x->view = 1;
+	index_start(L, x);
+	return x;
 }
 
 /* core.load(bytes [, name]) -> index */
@@ -909,6 +929,9 @@ static const luaL_Reg core_functions[] = {
 	{ "text_write", lcrit_text_write },
 	{ "text_read", lcrit_text_read },
 	{ "input_format", lcrit_input_format },
+	{ "archive", lcrit_archive_open },
+	{ "archive_writer", lcrit_archive_writer },
+	{ "archive_sniff", lcrit_archive_sniff },
 	{ NULL, NULL },
 };
 
@@ -938,6 +961,7 @@ int luaopen_crit_core(lua_State *L)
 	lua_pop(L, 1);
 	register_type(L, WRITER_MT, writer_methods, writer_gc);
 	register_type(L, OUTPUT_MT, output_methods, output_gc);
+	lcrit_archive_register(L);
 	luaL_newlib(L, core_functions);
 	lcrit_streamer_register(L);
 	return 1;

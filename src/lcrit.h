@@ -21,6 +21,7 @@ struct index {
 	const uint8_t *data;
 	size_t len;
 	void *map;	/* the mapping to unmap, or NULL */
+	int view;	/* data lies in another object's mapping (an archive member) */
 	struct image_header h;
 	size_t count;		/* entries indexed so far */
 	uint64_t *mark;		/* mark[k]: start of entry k * INDEX_STRIDE */
@@ -63,6 +64,16 @@ void lcrit_entry_at(const struct index *x, size_t i, struct entry_loc *loc);
 const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *loc);
 
 
+
+/* An index over len bytes at data that belong to the value at stack index
+ * `owner` (pinned as the index's user value): an archive member. Pushed. */
+struct index *lcrit_index_view(lua_State *L, const char *name, const uint8_t *data,
+			       size_t len, int owner);
+/* core.archive(path) and its methods (larchive.c). */
+int lcrit_archive_open(lua_State *L);
+int lcrit_archive_writer(lua_State *L);
+int lcrit_archive_sniff(lua_State *L);
+void lcrit_archive_register(lua_State *L);
 
 /* JSON (ljson_write.c, ljson_read.c). */
 int lcrit_json_write(lua_State *L); /* core.json_write(index, output, opts) */

@@ -12,13 +12,12 @@
 -- Two tiers of errors, as in crit.open: an image that is not there returns
 -- nil, message, errno; a corrupt image (or one of the wrong type) raises.
 -- Nothing is read until it is asked for, and nothing is read twice.
-local core = require "crit.core"
 local Image = require "crit.image"
 local layout = require "crit.layout"
 
 local setmetatable, rawset, type, error, tostring, ipairs =
   setmetatable, rawset, type, error, tostring, ipairs
-local io_open, string_format = io.open, string.format
+local string_format = string.format
 local table_sort, pairs = table.sort, pairs
 
 local dir = {}
@@ -91,13 +90,14 @@ function dir.of(d)
 end
 
 --- open(path) -> dir | nil, message, errno. Opens nothing but the directory.
+--- path may be a container checkpoint archive (tar, gzip, zstd): its
+--- table of contents is read, and d.path is ARCHIVE//checkpoint (see
+--- crit.archive); the images are read from it in place.
 function dir.open(path)
   if type(path) ~= "string" then error("dir.open: a path expected", 2) end
-  local f, err, errno = io_open(path .. "/.", "rb")
-  if not f then
-    return nil, path .. ": " .. (err:match(":%s*([^:]*)$") or err), errno
-  end
-  f:close()
+  local err, errno
+  path, err, errno = layout.dump_path(path)
+  if not path then return nil, err, errno end
   return setmetatable({
     path = path,
     _prefix = path:find("/$") and path or path .. "/",
@@ -115,7 +115,7 @@ function Dir:image(name)
     if img.missing then return nil, img.missing, img.errno end
     return img
   end
-  local index, err, errno = core.open(self._prefix .. image_file(name))
+  local index, err, errno = layout.open(self._prefix .. image_file(name))
   if not index then
     self._images[name] = { missing = err, errno = errno }
     return nil, err, errno
@@ -123,6 +123,12 @@ function Dir:image(name)
   img = Image.from_index(index)
   self._images[name] = img
   return img
+end
+
+--- d:read(file) -> the bytes of a file of the dump that is not an image
+--- ("descriptors.json") | nil, message, errno.
+function Dir:read(file)
+  return layout.read(self._prefix .. file)
 end
 
 --- d:has(name) -> whether the image is in the directory.

@@ -8,8 +8,10 @@ local crit = { _VERSION = "lua-crit 0.1.0" }
 
 --- open(path) -> image | nil, message, errno. A missing or unreadable file
 --- returns nil; a corrupt image raises "path: entry N at offset X: what".
+--- path may name an image inside a checkpoint archive:
+--- "bb.tar.gz//checkpoint/core-1.img" (see crit.archive).
 function crit.open(path)
-  local index, msg, errno = core.open(path)
+  local index, msg, errno = require("crit.layout").open(path)
   if not index then return nil, msg, errno end
   return Image.from_index(index)
 end

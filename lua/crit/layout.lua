@@ -2,6 +2,8 @@
 -- of a directory are images and what they are called, the pagemap's flags
 -- and page counts, and the page size. crit.dir, crit.check, crit.transform,
 -- crit.memory and crit.stats ask this module; none of them knows these rules.
+local core = require "crit.core"
+local archive = require "crit.archive"
 local lfs = require "lfs"
 
 local ipairs, tostring, table_sort = ipairs, tostring, table.sort
@@ -54,9 +56,71 @@ function layout.shmem_pagemap_name(shmid)
   return "pagemap-shmem-" .. tostring(shmid)
 end
 
+---------------------------------------------------------------------------
+-- Where a dump is: a directory, or a container checkpoint archive (plain,
+-- gzip or zstd tar) read in place, whose images directory is named
+-- ARCHIVE//checkpoint (crit.archive). Every path below may be either.
+
+--- layout.open(path) -> a crit.core index of the image file | nil,
+--- message, errno: a file, or ARCHIVE//MEMBER.
+function layout.open(path)
+  local index, err, errno = core.open(path)
+  if index or path:find("//", 1, true) == nil then return index, err, errno end
+  local member, merr, merrno = archive.open_image(path)
+  if member or merr then return member, merr, merrno end
+  return nil, err, errno
+end
+
+--- layout.read(path) -> the bytes of a file that is not an image
+--- (descriptors.json beside the images) | nil, message, errno: a file, or
+--- ARCHIVE//MEMBER.
+function layout.read(path)
+  local f, err, errno = io.open(path, "rb")
+  if f then
+    local s = f:read("a")
+    f:close()
+    return s
+  end
+  local file, member = archive.split(path)
+  if not file then return nil, err, errno end
+  local a, aerr, aerrno = archive.open(file)
+  if not a then return nil, aerr, aerrno end
+  return a:read(member)
+end
+
+--- layout.is_dump(path) -> whether path is a dump rather than an image:
+--- a directory, an archive, or a directory inside an archive.
+function layout.is_dump(path)
+  local mode = lfs.attributes(path, "mode")
+  if mode == "directory" then return true end
+  if mode == "file" then return archive.sniff(path) end
+  return archive.is_dir(path)
+end
+
+--- layout.dump_path(path) -> the path of the images directory: path
+--- itself, or ARCHIVE//checkpoint for an archive | nil, message, errno.
+--- Raises for an archive it cannot read.
+function layout.dump_path(path)
+  if lfs.attributes(path, "mode") == "file" then
+    if not archive.sniff(path) then
+      return nil, path .. ": not a directory, nor a checkpoint archive (tar, gzip or zstd)", 20
+    end
+    return archive.images_path(path)
+  end
+  if lfs.attributes(path, "mode") == "directory" or archive.is_dir(path) then return path end
+  local _, err, errno = lfs.attributes(path)
+  return nil, path .. ": " .. (err and err:match(":%s*([^:]*)$") or "No such file or directory"),
+    errno or 2
+end
+
 --- layout.list(path) -> the sorted names of everything in a directory
---- ("." and ".." left out). Raises when it cannot be read.
+--- ("." and ".." left out), on disk or in an archive. Raises when it
+--- cannot be read.
 function layout.list(path)
+  if lfs.attributes(path, "mode") ~= "directory" then
+    local in_archive = archive.list(path)
+    if in_archive then return in_archive end
+  end
   local names = {}
   for f in lfs.dir(path) do
     if f ~= "." and f ~= ".." then names[#names + 1] = f end

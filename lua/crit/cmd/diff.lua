@@ -5,7 +5,7 @@ local dirlib = require "crit.dir"
 local diff = require "crit.diff"
 local stdio = require "crit.cmd.stdio"
 
-local io_open, io_stderr = io.open, io.stderr
+local io_stderr = io.stderr
 local pcall, error, type, tostring = pcall, error, type, tostring
 
 local M = {}
@@ -95,11 +95,7 @@ function M.add_to_parser(parser)
     :description("Every change as JSON (exact 64-bit integers), for jq.")
 end
 
-local function is_dir(path)
-  local f = io_open(path .. "/.", "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local is_dir = require("crit.layout").is_dump
 
 local function open_image(path)
   local img, err = crit.open(path)

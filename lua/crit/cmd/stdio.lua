@@ -1,6 +1,7 @@
 -- Where the commands read and write: a path, or stdin/stdout when the
 -- option is absent or "-". Inputs are never seeked, so pipes work.
 local core = require "crit.core"
+local layout = require "crit.layout"
 
 local io_stdin, io_stdout, io_open = io.stdin, io.stdout, io.open
 local error, tostring = error, tostring
@@ -12,7 +13,8 @@ function stdio.is_std(path)
   return path == nil or path == "-"
 end
 
---- open_image(path) -> core index of the image at path, or of stdin
+--- open_image(path) -> core index of the image at path (a file, or
+--- ARCHIVE//MEMBER: an image inside a checkpoint archive), or of stdin
 --- (mapped if it is a file; a pipe is copied to a temporary file first,
 --- so that memory stays flat). A missing file or a corrupt header
 --- raises: the CLI prints it.
@@ -22,7 +24,7 @@ function stdio.open_image(path)
     if not index then error(err, 0) end
     return index
   end
-  local index, err = core.open(path)
+  local index, err = layout.open(path)
   if not index then error(err, 0) end
   return index
 end
