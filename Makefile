@@ -301,3 +301,8 @@ clean:
 	[ ! -d $(BUILD) ] || find $(BUILD) -mindepth 1 -maxdepth 1 ! -name 'criu-*' -exec rm -rf {} +
 distclean:
 	rm -rf $(BUILD)
+
+# lua-crit's tar reader against libarchive (libarchive-dev), for the
+# comparison in README: build/archive-bench own|libarchive ARCHIVE [PAGES].
+$(BUILD)/archive-bench: tools/archive-bench.c src/archive.c src/error.c src/buf.c src/archive.h
+	$(CC) $(CFLAGS) -std=gnu99 -o $@ tools/archive-bench.c src/archive.c src/error.c src/buf.c -larchive -lz -lzstd

@@ -26,7 +26,7 @@
 static const uint8_t GZIP_MAGIC[2] = { 0x1f, 0x8b };
 static const uint8_t ZSTD_MAGIC[4] = { 0x28, 0xb5, 0x2f, 0xfd };
 
-const char *archive_compression_name(enum archive_compression c)
+const char *archive_codec_name(enum archive_compression c)
 {
 	return c == ARCHIVE_GZIP ? "gzip" : c == ARCHIVE_ZSTD ? "zstd" : "none";
 }
@@ -568,7 +568,7 @@ static int decompress(struct archive *a, int in, int spool, const struct archive
 		if (eof && off == have && (f.done || !made_before)) {
 			if (!f.done) {
 				crit_fail(err, "%s: the compressed stream is truncated",
-					  archive_compression_name(f.c));
+					  archive_codec_name(f.c));
 				goto out;
 			}
 			break;

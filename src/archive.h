@@ -49,7 +49,7 @@ struct archive {
 /* Whether these first bytes start an archive we read: a gzip or zstd
  * stream, or a tar header with a valid checksum. */
 int archive_sniff(const uint8_t *head, size_t len);
-const char *archive_compression_name(enum archive_compression c);
+const char *archive_codec_name(enum archive_compression c);
 
 /* 0, or -1 with err set ("member 5 'x': what"). `fd` is read, not closed. */
 int archive_open(struct archive *a, int fd, const struct archive_limits *lim,

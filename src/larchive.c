@@ -182,7 +182,7 @@ static int archive_info(lua_State *L)
 	struct archive *a = check_archive(L, 1);
 
 	lua_createtable(L, 0, 3);
-	lua_pushstring(L, archive_compression_name(a->compression));
+	lua_pushstring(L, archive_codec_name(a->compression));
 	lua_setfield(L, -2, "compression");
 	lua_pushinteger(L, (lua_Integer)a->len);
 	lua_setfield(L, -2, "size");
@@ -216,7 +216,7 @@ static int awriter_check(lua_State *L, struct archive_writer *w, int r)
 	lcrit_output_check(L, o);
 	if (r || w->failed)
 		return lcrit_fail(L, "%s: cannot write the archive (%s)", o->name,
-				  archive_compression_name(w->compression));
+				  archive_codec_name(w->compression));
 	return 0;
 }
 
