@@ -881,6 +881,26 @@ int archive_writer_file_header(struct archive_writer *w, const char *name, uint6
 	return archive_writer_put(w, h, BLOCK);
 }
 
+int archive_writer_header_like(struct archive_writer *w, const struct archive *a,
+			       const struct archive_member *m, uint64_t size, uint64_t mtime)
+{
+	uint8_t h[BLOCK];
+	unsigned sum = 0;
+	int i;
+
+	if (m->header != m->data - BLOCK || size > 077777777777ull)
+		return archive_writer_file_header(w, archive_name(a, m), size, m->mode, mtime);
+	memcpy(h, a->data + m->header, BLOCK);
+	put_octal(h + 124, 12, size);
+	put_octal(h + 136, 12, mtime);
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < BLOCK; i++)
+		sum += h[i];
+	put_octal(h + 148, 7, sum);
+	h[155] = ' ';
+	return archive_writer_put(w, h, BLOCK);
+}
+
 int archive_writer_finish(struct archive_writer *w)
 {
 	static const uint8_t zeros[2 * BLOCK];

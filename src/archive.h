@@ -85,6 +85,11 @@ int archive_writer_put(struct archive_writer *w, const void *p, size_t n);
 /* A regular file's header (PAX header first if the name is long). */
 int archive_writer_file_header(struct archive_writer *w, const char *name, uint64_t size,
 			       uint32_t mode, uint64_t mtime);
+/* The header of member m of archive a (owner, names, mode kept) for new
+ * contents of `size` bytes written at mtime; a fresh header when m's has
+ * PAX or GNU blocks before it. */
+int archive_writer_header_like(struct archive_writer *w, const struct archive *a,
+			       const struct archive_member *m, uint64_t size, uint64_t mtime);
 /* Zeros up to the next 512-byte block. */
 int archive_writer_pad(struct archive_writer *w);
 /* The end-of-archive blocks, and the end of the compressed stream. */

@@ -266,6 +266,21 @@ static int awriter_file(lua_State *L)
 							      (uint32_t)mode, (uint64_t)mtime));
 }
 
+/* w:file_like(archive, name, size, mtime): the header of that member of
+ * another archive, for new contents of `size` bytes. */
+static int awriter_file_like(lua_State *L)
+{
+	struct archive_writer *w = check_awriter(L, 1);
+	struct archive *a = check_archive(L, 2);
+	const struct archive_member *m = archive_find(a, luaL_checkstring(L, 3));
+	lua_Integer size = luaL_checkinteger(L, 4), mtime = luaL_checkinteger(L, 5);
+
+	luaL_argcheck(L, m != NULL, 3, "no such member");
+	luaL_argcheck(L, size >= 0, 4, "negative size");
+	return awriter_check(L, w, archive_writer_header_like(w, a, m, (uint64_t)size,
+							      (uint64_t)mtime));
+}
+
 /* w:write(bytes) */
 static int awriter_write(lua_State *L)
 {
@@ -319,6 +334,7 @@ static const luaL_Reg archive_methods[] = {
 static const luaL_Reg awriter_methods[] = {
 	{ "copy_member", awriter_copy_member },
 	{ "file", awriter_file },
+	{ "file_like", awriter_file_like },
 	{ "write", awriter_write },
 	{ "copy_from", awriter_copy_from },
 	{ "pad", awriter_pad },

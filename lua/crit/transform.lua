@@ -395,6 +395,88 @@ function transform.in_place(src, actions)
   end
 end
 
+---------------------------------------------------------------------------
+-- Archives: a dump read from a container checkpoint archive is written as
+-- a new archive. Every member is copied as it is (its tar header blocks
+-- too), metadata, rootfs-diff.tar and volumes included; the changed images
+-- are re-encoded in their place, removed ones left out, new ones added
+-- after the last member. The archive is written whole to a temporary file
+-- beside OUT and renamed over it.
+
+-- An image written by its action into a scratch directory, then into the
+-- archive as a regular file, a MiB at a time.
+-- like = the archive whose member of that name gives the header (owner,
+-- mode), or nil for a new member.
+local function add_written(w, name, like, action, scratch)
+  local path = scratch .. "/" .. name:match("([^/]*)$")
+  action(path)
+  local f = assert(io.open(path, "rb"))
+  local size = f:seek("end")
+  f:seek("set")
+  if like then w:file_like(like, name, size, os_time()) else w:file(name, size, 420, os_time()) end
+  while true do
+    local chunk = f:read(1 << 20)
+    if not chunk then break end
+    w:write(chunk)
+  end
+  f:close()
+  os_remove(path)
+  w:pad()
+end
+
+local function populate_archive(a, images_dir, w, actions, scratch)
+  local prefix = images_dir == "" and "" or images_dir .. "/"
+  local done = {}
+  for _, m in ipairs(a:members()) do
+    local parent, base = m.name:match("^(.*)/([^/]*)$")
+    if not parent then parent, base = "", m.name end
+    local action = parent == images_dir and m.type == "file" and actions[base]
+    if action then done[base] = true end
+    if type(action) == "function" then
+      add_written(w, m.name, a, action, scratch)
+    elseif action ~= "remove" then
+      w:copy_member(a, m.name)
+    end
+  end
+  local added = {}
+  for f, action in pairs(actions) do
+    if not done[f] and type(action) == "function" then added[#added + 1] = f end
+  end
+  table_sort(added)
+  for _, f in ipairs(added) do add_written(w, prefix .. f, nil, actions[f], scratch) end
+end
+
+--- from_archive(d) -> the path of the archive d was read from, or nil.
+function transform.from_archive(d)
+  local _, file = require("crit.archive").of(d.path)
+  return file
+end
+
+--- to_archive(d, out, actions, opts): write the new archive `out` from the
+--- archive d was opened from. opts.compression: "none", "gzip" or "zstd"
+--- (default: the source's). Complete or nothing: written to a temporary
+--- file that replaces out only when finished (out may be the source).
+function transform.to_archive(d, out, actions, opts)
+  local archive = require "crit.archive"
+  local a, file = archive.of(d.path)
+  if not a then error(d.path .. ": not read from an archive", 0) end
+  local _, member = archive.split(d.path)
+  local compression = (opts and opts.compression) or a:info().compression
+  local base = os.tmpname()
+  os_remove(base)
+  local scratch = temp_dir(base)
+  local ok, err = pcall(function()
+    local o <close> = core.output(out)
+    local w = core.archive_writer(o, compression)
+    populate_archive(a, member, w, actions, scratch)
+    w:finish()
+    o:finish()
+  end)
+  remove_tree(scratch)
+  if not ok then error(err, 0) end
+  return file
+end
+
 --- dir(src, fn, args, opts) -> true, actions | nil, message. opts: out =
 --- OUTDIR, in_place = true, copy = true (no hard links). The script runs
 --- and every image is compared with its file first; the changed ones are
@@ -404,7 +486,9 @@ function transform.dir(src, fn, args, opts)
   local ok, result = pcall(function()
     local d, planned = transform.run(src, fn, args)
     local path = d.path:gsub("(.)/+$", "%1")
-    if opts.in_place then
+    if transform.from_archive(d) then
+      transform.to_archive(d, opts.in_place and transform.from_archive(d) or opts.out, planned, opts)
+    elseif opts.in_place then
       transform.in_place(path, planned)
     else
       transform.to_dir(path, opts.out, planned, opts)

@@ -52,6 +52,16 @@ images the script removed. --dry-run builds the result in a temporary
 directory, prints its differences from DIR (as `crit.lua diff`) and
 removes it.
 
+DIR may be a container checkpoint archive (podman, CRI-O: a tar, plain,
+gzip or zstd, recognised by its content). Then -o names the new archive
+(NEW.tar, NEW.tar.gz, NEW.tar.zst): every member of the old one is copied
+as it is (config.dump, spec.dump, rootfs-diff.tar, volumes, the images that
+did not change), the changed images are re-encoded in their place; it is
+compressed as DIR is, unless --compress says otherwise (the file name does
+not choose). It is written to a temporary file and renamed when complete;
+--in-place replaces DIR the same way. `podman container restore --import`
+restores it.
+
 Stream mode: with DIR "-", one image is read from stdin and written to
 stdout; the script's function gets the image object (not a directory) and
 may return another image to write instead.]]
@@ -62,6 +72,7 @@ Examples (scripts in examples/transforms, see examples/README.md):
    crit.lua transform dump rename-path.lua --in-place -- /old /new
    crit.lua transform dump set-rlimit.lua --dry-run -- NOFILE=4096
    crit.lua transform - pagemap-layout.lua -- 4.1 < pagemap-1.img > old.img
+   crit.lua transform bb.tar.gz set-rlimit.lua -o bb2.tar.gz -- NOFILE=4096
 
 Exit status:
    0  success.
@@ -89,6 +100,8 @@ function M.add_to_parser(parser)
     :description("Print what would change; write nothing.")
   cmd:flag("--copy")
     :description("Copy unchanged files into OUTDIR instead of hard-linking them.")
+  cmd:option("--compress"):choices({ "none", "gzip", "zstd" }):argname("HOW")
+    :description("Archives: compress the new archive so (default: as DIR is).")
   cmd:mutex(output, in_place, dry_run)
   usage.check(cmd, function(args)
     local mode = args.output or args.in_place or args.dry_run
@@ -131,6 +144,28 @@ local function describe(src, tmp, actions)
   return table_concat(files, "\n") .. "\n"
 end
 
+-- An archive in, an archive out: -o NEW, --in-place (a new archive over
+-- the old), or --dry-run (a new archive in TMPDIR, compared and removed).
+local function to_archive(transform, d, src, actions, args)
+  local opts = { compression = args.compress }
+  if args.in_place then
+    transform.to_archive(d, src, actions, opts)
+  elseif args.output then
+    local lfs = require "lfs"
+    if lfs.symlinkattributes(args.output) then return nil, args.output .. ": already exists" end
+    transform.to_archive(d, args.output, actions, opts)
+  else
+    local tmp = os.tmpname()
+    local ok, err = pcall(transform.to_archive, d, tmp, actions, opts)
+    local text
+    if ok then ok, text = pcall(describe, src, tmp, actions) else text = err end
+    os.remove(tmp)
+    if not ok then return nil, text end
+    stdio.write_stdout(text)
+  end
+  return true
+end
+
 local function stream(transform, fn, args)
   local bytes = io_stdin:read("a")
   if not bytes then return nil, "stdin: cannot read" end
@@ -147,6 +182,9 @@ function M.command(args)
   if args.dir == "-" then return stream(transform, fn, args.args) end
   local d, actions = transform.run(args.dir, fn, args.args)
   local src = d.path:gsub("/+$", "")
+  local from_archive = transform.from_archive(d)
+  if from_archive then return to_archive(transform, d, from_archive, actions, args) end
+  if args.compress then return nil, "transform: --compress is for archives" end
   if args.in_place then
     transform.in_place(src, actions)
   elseif args.output then
