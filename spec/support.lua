@@ -147,4 +147,46 @@ support.MAGIC = {
   FILE_LOCKS = 0x54323616, INVENTORY = 0x58313116, FS = 0x51403912,
 }
 
+-- Tar archives by hand, for hostile ones: { {name=, body=, type= ("0"
+-- file, "5" dir, "2" symlink), link=, size= (a declared size other than
+-- #body)}, ... } -> the tar's bytes (ustar headers, end blocks).
+local function octal(v, width)
+  return string.format("%0" .. (width - 1) .. "o", v) .. "\0"
+end
+
+function support.tar_header(m)
+  local body = m.body or ""
+  local h = {
+    (m.name .. string.rep("\0", 100)):sub(1, 100),
+    octal(m.mode or 420, 8), octal(0, 8), octal(0, 8),
+    octal(m.size or #body, 12), octal(m.mtime or 0, 12),
+    "        ", m.type or "0",
+    ((m.link or "") .. string.rep("\0", 100)):sub(1, 100),
+    "ustar\0" .. "00", string.rep("\0", 32), string.rep("\0", 32),
+    octal(0, 8), octal(0, 8), string.rep("\0", 155), string.rep("\0", 12),
+  }
+  local s = table.concat(h)
+  local sum = 0
+  for i = 1, #s do sum = sum + s:byte(i) end
+  return s:sub(1, 148) .. string.format("%06o\0 ", sum) .. s:sub(157)
+end
+
+function support.tar(members)
+  local parts = {}
+  for _, m in ipairs(members) do
+    local body = m.body or ""
+    parts[#parts + 1] = support.tar_header(m)
+    parts[#parts + 1] = body .. string.rep("\0", (512 - #body % 512) % 512)
+  end
+  parts[#parts + 1] = string.rep("\0", 1024)
+  return table.concat(parts)
+end
+
+--- The real podman archives (../shared/corpus/archives), or nil.
+function support.archives()
+  local dir = support.CORPUS .. "/archives"
+  if support.exists(dir .. "/bb-sleep.tar.gz") then return dir end
+  return nil
+end
+
 return support
