@@ -353,6 +353,7 @@ static int add_member(struct archive *a, const struct archive_limits *lim, struc
 		uint64_t mode = 0;
 		tar_number(h + 100, 8, &mode);
 		m->mode = (uint32_t)(mode & 07777);
+		tar_number(h + 136, 12, &m->mtime);
 	}
 	a->count++;
 	if (a->count * 2 > a->hash_cap && hash_grow(a))

@@ -21,6 +21,7 @@ struct archive_member {
 	uint64_t end;		/* the next member's first header */
 	uint32_t name, link;	/* offsets into the name pool */
 	uint32_t mode;
+	uint64_t mtime;		/* seconds since the epoch */
 	char type;		/* '0' file, '5' directory, '2' symlink, '1' hard link, ... */
 };
 

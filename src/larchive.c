@@ -100,13 +100,15 @@ static void push_member(lua_State *L, const struct archive *a, const struct arch
 	lua_setfield(L, -2, "type");
 	lua_pushinteger(L, (lua_Integer)m->mode);
 	lua_setfield(L, -2, "mode");
+	lua_pushinteger(L, (lua_Integer)m->mtime);
+	lua_setfield(L, -2, "mtime");
 	if (*archive_link(a, m)) {
 		lua_pushstring(L, archive_link(a, m));
 		lua_setfield(L, -2, "link");
 	}
 }
 
-/* a:members() -> { {name=, size=, type=, mode=, link=}, ... } in archive order */
+/* a:members() -> { {name=, size=, type=, mode=, mtime=, link=}, ... } in archive order */
 static int archive_members(lua_State *L)
 {
 	struct archive *a = check_archive(L, 1);

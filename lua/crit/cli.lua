@@ -15,7 +15,7 @@ cli.PROG = "crit.lua"
 cli.VERSION = crit._VERSION:match("[%d.]+$") or crit._VERSION
 cli.CRIT_VERSION = "4.2" -- the upstream crit whose interface and output we follow
 cli.COMMANDS = { "decode", "encode", "show", "info", "x", "mem", "coredump", "stats", "diff",
-  "check", "transform", "serve", "capture" }
+  "check", "transform", "inspect", "serve", "capture" }
 
 -- Exit statuses.
 local EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
