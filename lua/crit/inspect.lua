@@ -315,7 +315,8 @@ local function tree(out, p, depth, opts)
   for _, s in ipairs(p.sockets or {}) do
     out[#out + 1] = string_format("%s      socket fd %d %s %s%s%s\n", pad, s.fd, tostring(s.family),
       tostring(s.type), s.state and (" " .. tostring(s.state)) or "",
-      s.address and (" " .. s.address) or (s.source and string_format(" %s:%s", s.source, tostring(s.source_port)) or ""))
+      s.address and (" " .. s.address)
+        or (s.source and string_format(" %s:%s", s.source, tostring(s.source_port)) or ""))
   end
   for _, kid in ipairs(p.children) do tree(out, kid, depth + 1, opts) end
 end
@@ -345,7 +346,8 @@ function inspect.text(r, opts)
   for _, p in ipairs(r.processes or {}) do tree(out, p, 1, opts) end
   out[#out + 1] = string_format("\nMounts (%d, from %s)\n", #r.mounts, r.mounts_from)
   for _, m in ipairs(r.mounts) do
-    out[#out + 1] = string_format("  %-24s %-8s %s\n", tostring(m.destination), tostring(m.type), tostring(m.source))
+    out[#out + 1] = string_format("  %-24s %-8s %s\n", tostring(m.destination), tostring(m.type),
+      tostring(m.source))
   end
   if r.network ~= nil then
     out[#out + 1] = "\nNetwork\n  " .. (type(r.network) == "string" and r.network

@@ -67,7 +67,8 @@ function check.add_to_parser(parser)
     :description(DESCRIPTION)
     :epilog(EPILOG)
   cmd:argument("DIR"):target("dir")
-    :description("The checkpoint directory (criu dump's --images-dir).")
+    :description("The checkpoint directory (criu dump's --images-dir), or a\n"
+      .. "container checkpoint archive (podman, CRI-O: tar, gzip or zstd).")
   cmd:flag("--json")
     :description("Write the findings as JSON: {dir, errors, warnings, provided, options, findings: "
       .. "[{severity, check, image, entry, path, message, option}]}.")

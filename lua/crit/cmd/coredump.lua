@@ -45,7 +45,7 @@ EXIT STATUS
 function cmd.add_to_parser(parser)
   local c = parser:command("coredump", DESCRIPTION, EPILOG)
     :summary("Write ELF core files of the dumped processes (for gdb).")
-  c:argument("dir", "The checkpoint directory.")
+  c:argument("dir", "The checkpoint directory, or a container checkpoint archive.")
   c:option("-o --output", "Directory for the core files.", ".")
   c:option("--pid", "Only this process.")
   c:flag("--with-files", "Fill file-backed VMAs from the files on this host.")

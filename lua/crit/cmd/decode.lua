@@ -45,7 +45,9 @@ function decode.add_to_parser(parser)
     :epilog(EPILOG)
   cmd:option("-i --in")
     :argname("IN")
-    :description("The image to decode (default: stdin; '-' is stdin).")
+    :description("The image to decode (default: stdin; '-' is stdin).\n"
+      .. "ARCHIVE//MEMBER is an image inside a checkpoint archive:\n"
+      .. "bb.tar.gz//checkpoint/core-1.img.")
   cmd:option("-o --out")
     :argname("OUT")
     :description("Where to write the JSON (default: stdout; '-' is stdout).")

@@ -38,7 +38,9 @@ function info.add_to_parser(parser)
     :epilog(EPILOG)
   cmd:argument("IN"):target("in")
     :argname("IN")
-    :description("The image ('-' is stdin).")
+    :description("The image ('-' is stdin).\n"
+      .. "ARCHIVE//MEMBER is an image inside a checkpoint archive:\n"
+      .. "bb.tar.gz//checkpoint/core-1.img.")
 end
 
 -- count(index, magic) -> the number crit reports for the image.

@@ -99,7 +99,7 @@ end
 function mem.add_to_parser(parser)
   local cmd = parser:command("mem", DESCRIPTION, EPILOG)
     :summary("Hexdump, extract or search the memory of a dumped process.")
-  cmd:argument("dir", "The checkpoint directory.")
+  cmd:argument("dir", "The checkpoint directory, or a container checkpoint archive.")
   cmd:argument("pid", "The process (as in pstree.img).")
   cmd:mutex(
     cmd:option("--addr", "Start address of the range to show."),

@@ -35,7 +35,9 @@ function show.add_to_parser(parser)
     :epilog(EPILOG)
   cmd:argument("IN"):target("in")
     :argname("IN")
-    :description("The image to show ('-' is stdin).")
+    :description("The image to show ('-' is stdin).\n"
+      .. "ARCHIVE//MEMBER is an image inside a checkpoint archive:\n"
+      .. "bb.tar.gz//checkpoint/core-1.img.")
   cmd:flag("--nopl")
     :description("Do not show entry payloads: show each one's size instead.")
 end

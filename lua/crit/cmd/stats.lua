@@ -63,7 +63,8 @@ function M.add_to_parser(parser)
     :description(DESCRIPTION)
     :epilog(EPILOG)
   cmd:argument("DIR"):target("dir")
-    :description("The checkpoint directory (criu dump's --images-dir).")
+    :description("The checkpoint directory (criu dump's --images-dir), or a\n"
+      .. "container checkpoint archive (podman, CRI-O: tar, gzip or zstd).")
   cmd:flag("--json")
     :description("Write the figures as one JSON object.")
 end
