@@ -525,12 +525,168 @@ describe("fuzz regressions", function()
   end
 end)
 
+-- ---------------------------------------------------------------------
+-- Hostile archives: each is given to `x` (reading), to crit.dir (the API)
+-- and to `transform -o` (writing): one clear line, exit 1, and nothing
+-- written, in OUT's directory or anywhere else.
+
+local tar, tar_header = S.tar, S.tar_header
+local function file(name, body) return { name = name, body = body or "" } end
+local VALID = { { name = "checkpoint/", type = "5" }, file("checkpoint/pstree.img", "x"),
+  file("checkpoint/inventory.img", "x") }
+local function with(extra)
+  local list = {}
+  for _, m in ipairs(VALID) do list[#list + 1] = m end
+  for _, m in ipairs(extra) do list[#list + 1] = m end
+  return tar(list)
+end
+local ARCHIVES_DIR = S.archives()
+
+-- A tar of n empty members, fast: the header of member i differs from the
+-- first only in the digits of its name, so its checksum is the first's
+-- plus the digits' difference.
+local function many_members(n)
+  local first = tar_header({ name = string.format("m/%08d", 0) })
+  local base = tonumber(first:sub(149, 154), 8) - 8 * 48
+  local head, tail = first:sub(11, 148), first:sub(157)
+  local parts = {}
+  for i = 0, n - 1 do
+    local digits = string.format("%08d", i)
+    local sum = base
+    for k = 1, 8 do sum = sum + digits:byte(k) end
+    parts[#parts + 1] = "m/" .. digits .. head .. string.format("%06o\0 ", sum) .. tail
+  end
+  parts[#parts + 1] = string.rep("\0", 1024)
+  return table.concat(parts)
+end
+
+local ARCHIVE_CASES = {
+  { "a member named ../x", function() return with({ file("../x", "evil") }) end,
+    "member 4 '../x': a path outside the archive" },
+  { "a member named checkpoint/../../x", function() return with({ file("checkpoint/../../x") }) end,
+    "a path outside the archive" },
+  { "an absolute member name", function() return with({ file("/etc/evil", "evil") }) end,
+    "member 4 '/etc/evil': a path outside the archive" },
+  { "a symlink to an absolute path", function()
+      return with({ { name = "checkpoint/core-1.img", type = "2", link = "/etc/shadow" } })
+    end, "a link to '/etc/shadow', outside the archive" },
+  { "a symlink climbing out", function()
+      return with({ { name = "checkpoint/x", type = "2", link = "../../etc" } })
+    end, "a link to '../../etc', outside the archive" },
+  { "a hard link out", function()
+      return with({ { name = "checkpoint/y", type = "1", link = "../etc/passwd" } })
+    end, "outside the archive" },
+  { "a member twice", function() return with({ file("checkpoint/pstree.img", "again") }) end,
+    "member 4 'checkpoint/pstree.img': a second member of that name" },
+  { "a bad header checksum", function()
+      local t = with({})
+      return t:sub(1, 512) .. "Z" .. t:sub(514)
+    end, "a bad tar header at offset 512 %(checksum%)" },
+  { "a declared size of 2^62 (base-256), 0 bytes there", function()
+      local h = tar_header({ name = "checkpoint/pages-1.img" })
+      h = h:sub(1, 124) .. "\128" .. string.rep("\0", 3) .. "\64" .. string.rep("\0", 7) .. h:sub(137)
+      local sum = 0
+      for k = 1, 512 do sum = sum + ((k >= 149 and k <= 156) and 32 or h:byte(k)) end
+      h = h:sub(1, 148) .. string.format("%06o\0 ", sum) .. h:sub(157)
+      return tar(VALID):sub(1, -1025) .. h .. string.rep("\0", 1024)
+    end, "truncated" },
+  { "a declared size of 8 GiB, 0 bytes there", function()
+      return with({ { name = "checkpoint/pages-1.img", size = 8 * 1024 * 1024 * 1024 - 1 } })
+    end, "truncated" },
+  { "a declared size of 8 GiB, gzip", function()
+      return with({ { name = "checkpoint/pages-1.img", size = 8 * 1024 * 1024 * 1024 - 1 } })
+    end, "truncated", "gzip" },
+  { "a tar without checkpoint images", function() return tar({ file("hello.txt", "hi") }) end,
+    "an archive without checkpoint images" },
+  { "an empty tar (zeros only)", function() return string.rep("\0", 10240) end,
+    "not a directory, nor a checkpoint archive" },
+  { "bytes that are not an archive", function() return "\1\2\3 not a tar\n" end,
+    "not a directory, nor a checkpoint archive" },
+  { "a gzip stream cut in half", function()
+      local t = S.read(ARCHIVES_DIR .. "/bb-sleep.tar.gz")
+      return t:sub(1, #t // 2)
+    end, "gzip: the compressed stream is truncated", nil, true },
+  { "a gzip stream with bytes flipped", function()
+      local t = S.read(ARCHIVES_DIR .. "/bb-sleep.tar.gz")
+      local at = #t // 2
+      return t:sub(1, at) .. string.rep("\255", 64) .. t:sub(at + 65)
+    end, "gzip: ", nil, true },
+  { "a zstd stream cut in half", function()
+      local t = with({ file("checkpoint/core-1.img", string.rep("core", 5000)) })
+      return t
+    end, "zstd: the compressed stream is truncated", "zstd-cut" },
+  { "a gzip bomb: 64 MiB of zeros over CRIT_ARCHIVE_MAX_BYTES=16 MiB", function()
+      return with({ file("checkpoint/pages-1.img", string.rep("\0", 64 << 20)) })
+    end, "decompresses to more than 16777216 bytes", "gzip", false, "CRIT_ARCHIVE_MAX_BYTES=16777216" },
+}
+
+describe("hostile archives", function()
+  local dir
+  setup(function() dir = S.tmpdir() end)
+  teardown(function() S.cleanup() end)
+
+  for i, case in ipairs(ARCHIVE_CASES) do
+    local what, make, want, compress, needs_corpus, env = table.unpack(case)
+    it(what .. ": one line, exit 1, nothing written", function()
+      if needs_corpus and not ARCHIVES_DIR then
+        return pending("needs " .. S.CORPUS .. "/archives")
+      end
+      local has_zstd = S.sh("command -v zstd").code == 0
+      if compress == "zstd-cut" and not has_zstd then return pending("zstd (the command) is not installed") end
+      local path = dir .. "/case-" .. i .. ".tar"
+      S.write(path, make())
+      if compress == "gzip" then
+        assert(os.execute("gzip -1 -n -c " .. quote(path) .. " > " .. quote(path .. ".gz")))
+        os.remove(path)
+        path = path .. ".gz"
+      elseif compress == "zstd-cut" then
+        assert(os.execute("zstd -q -c " .. quote(path) .. " > " .. quote(path .. ".zst")))
+        os.remove(path)
+        path = path .. ".zst"
+        local z = S.read(path)
+        S.write(path, z:sub(1, #z // 2))
+      end
+      local prefix = env and ("env " .. env .. " ") or ""
+      assert_clean_failure(sh(prefix .. CRIT .. " x " .. quote(path) .. " ps"), path, want)
+      local out = dir .. "/out-" .. i
+      os.execute("mkdir " .. quote(out))
+      assert_clean_failure(sh(prefix .. CRIT .. " transform " .. quote(path)
+        .. " examples/transforms/set-rlimit.lua -o " .. quote(out .. "/new.tar") .. " -- NOFILE=10"), path, want)
+      assert_only(out, {})
+      if not env then
+        local ok, err = pcall(function()
+          local d, e = crit.dir(path)
+          if not d then error(e, 0) end
+        end)
+        assert_api_failure(ok, err, path, want)
+      else
+        checks = checks + 1
+      end
+    end)
+  end
+
+  it("300000 members (over the 262144 allowed): bounded time and memory", function()
+    local path = dir .. "/many.tar"
+    S.write(path, many_members(300000))
+    assert(os.execute("gzip -1 -n " .. quote(path)))
+    path = path .. ".gz"
+    local t0 = os.time()
+    local r = sh("/usr/bin/time -f 'maxrss %M' " .. CRIT .. " x " .. quote(path) .. " ps")
+    local rss = tonumber(r.err:match("maxrss (%d+)"))
+    r.err = r.err:gsub("maxrss %d+\n", ""):gsub("Command exited with non%-zero status 1\n", "")
+    assert_clean_failure(r, path, "more than 262144 members: not a checkpoint archive")
+    assert.truthy(os.time() - t0 < 60)
+    assert.truthy(rss < 200 * 1024, "max RSS " .. tostring(rss) .. " KiB")
+  end)
+end)
+
 describe("the matrix", function()
   it("has as many checks as cases times ways", function()
     -- images: 6 ways each (load, open, decode new, decode existing, show,
     -- info); JSON: 4 ways each (string, file, encode new, encode existing)
-    assert.are.equal(#IMAGES * 6 + #JSONS * 4 + #TEXTS * 3 + 2, checks)
+    assert.are.equal(#IMAGES * 6 + #JSONS * 4 + #TEXTS * 3 + 2 + #ARCHIVE_CASES * 3 + 1, checks)
     print(("\nbad-input matrix: %d image cases x 6 + %d JSON cases x 4 + %d text cases x 3"
-      .. " + 2 huge = %d checks"):format(#IMAGES, #JSONS, #TEXTS, checks))
+      .. " + 2 huge + %d archive cases x 3 + 1 = %d checks"):format(#IMAGES, #JSONS, #TEXTS,
+      #ARCHIVE_CASES, checks))
   end)
 end)

@@ -397,6 +397,9 @@ static int scan_headers(struct archive *a, const struct archive_limits *lim, str
 		if (size > UINT64_MAX - 2 * BLOCK)
 			return crit_fail(err, "a member of %llu bytes", (unsigned long long)size);
 		padded = (size + BLOCK - 1) & ~(uint64_t)(BLOCK - 1);
+		if (padded > UINT64_MAX - BLOCK - s->pos)
+			return crit_fail(err, "a member of %llu bytes at offset %llu",
+					 (unsigned long long)size, (unsigned long long)s->pos);
 		if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
 			char *rec;
 			if (size > PAX_MAX)
