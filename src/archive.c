@@ -228,6 +228,7 @@ struct scan {
 	const uint8_t *map;	/* or the mapped plain tar */
 	uint64_t pos;		/* next header */
 	uint64_t first;		/* first header block of the member being built */
+	uint64_t dropped;	/* mapped pages before this were let go */
 	int ended;
 	char long_name[4096], long_link[4096];
 	int has_name, has_link, has_size;
@@ -251,6 +252,19 @@ static int read_at(struct scan *s, uint64_t off, void *p, size_t n)
 		off += (uint64_t)r;
 	}
 	return 0;
+}
+
+/* A mapped tar's headers are read front to back once: let the pages
+ * behind go, so that listing a million members stays small. */
+#define DROP_WINDOW (4u << 20)
+static void drop_behind(struct scan *s)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), to = s->pos & ~(page - 1);
+
+	if (to - s->dropped < DROP_WINDOW)
+		return;
+	madvise((void *)(uintptr_t)(s->map + s->dropped), (size_t)(to - s->dropped), MADV_DONTNEED);
+	s->dropped = to;
 }
 
 /* "LEN key=value\n" records: path, linkpath, size. */
@@ -440,6 +454,8 @@ static int scan_headers(struct archive *a, const struct archive_limits *lim, str
 			return -1;
 		s->has_name = s->has_link = s->has_size = 0;
 		s->pos += BLOCK + padded;
+		if (s->map)
+			drop_behind(s);
 	}
 	return 0;
 }
