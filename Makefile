@@ -179,6 +179,7 @@ FUZZ_SEEDS_json_write = build/fuzz/seeds-images
 FUZZ_SEEDS_json_read  = build/fuzz/seeds-json
 FUZZ_SEEDS_text_read  = build/fuzz/seeds-text
 FUZZ_SEEDS_conv       = build/fuzz/seeds-json
+FUZZ_SEEDS_archive    = build/fuzz/seeds-archive
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
@@ -194,6 +195,15 @@ build/fuzz/seeds-json: $(wildcard spec/fixtures/golden/*/*.json)
 	@rm -rf $@ && mkdir -p $@
 	for f in $^; do cp "$$f" $@/$$(echo "$$f" | tr / _); done
 
+# Archives: the example dump as tar, gzip and zstd, and the podman
+# archives of $(SHARED)/corpus/archives where they are.
+build/fuzz/seeds-archive:
+	@rm -rf $@ && mkdir -p $@
+	tar -cf $@/dump.tar -C examples checkpoint
+	gzip -c $@/dump.tar > $@/dump.tar.gz
+	-zstd -q $@/dump.tar -o $@/dump.tar.zst
+	-cp $(SHARED)/corpus/archives/bb-*.tar.gz $@/
+
 build/fuzz/seeds-text: $(MODULE)
 	@rm -rf $@ && mkdir -p $@
 	for f in $$(find spec/fixtures/corpus -name '*.img' ! -name 'pages-*'); do \
@@ -203,7 +213,7 @@ build/fuzz/seeds-text: $(MODULE)
 	done
 
 fuzz-run: $(FUZZ_NAMES:%=fuzz-run-%)
-fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json build/fuzz/seeds-text
+fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json build/fuzz/seeds-text build/fuzz/seeds-archive
 	@mkdir -p build/fuzz/corpus-$* build/fuzz/crashes fuzz/regressions/$*
 	@echo "fuzz_$*: $(FUZZ_TIME) s, log in build/fuzz/$*.log"
 	@build/fuzz/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
