@@ -94,6 +94,38 @@ describe("crit.lua serve", function()
     assert.is_false(is_socket(imgs .. "/streamer-serve.sock"))
   end)
 
+  it("serves from a checkpoint archive (plain and gzip) byte for byte, pages patched on the way", function()
+    local tmp = support.tmpdir()
+    assert(os.execute("env -u LD_PRELOAD tar -cf " .. tmp .. "/d.tar -C examples checkpoint"
+      .. " && env -u LD_PRELOAD gzip -k " .. tmp .. "/d.tar"))
+    local names = { "inventory.img", "pages-1.img", "core-30956.img", "mm-30956.img" }
+    for _, archive in ipairs({ tmp .. "/d.tar", tmp .. "/d.tar.gz" }) do
+      local h, _, sock = serve(archive)
+      local rc, out = fake({ "restore", sock, table.unpack(names) })
+      assert.are.equal(0, rc, out)
+      for _, name in ipairs(names) do
+        local path = DUMP .. "/" .. name
+        assert.matches(("%s %d %s"):format(name, support.size_of(path), sha256(path)), out, 1, true)
+      end
+      finished(h)
+    end
+    -- a memory patch over an archive's pages: as transform writes it
+    local want = support.tmpdir() .. "/out"
+    local args = { "--", "30956", "nap" }
+    local rc, msg = sh(CRIT .. " transform " .. DUMP .. " " .. EXAMPLES .. "rename-process.lua -o "
+      .. q(want) .. " " .. quote_all(args))
+    assert.are.equal(0, rc, msg)
+    local h, _, sock = serve(tmp .. "/d.tar.gz", "--transform", EXAMPLES .. "rename-process.lua",
+      table.unpack(args))
+    local frc, fout = fake({ "restore", sock, "pages-1.img", "core-30956.img" })
+    assert.are.equal(0, frc, fout)
+    for _, name in ipairs({ "pages-1.img", "core-30956.img" }) do
+      local path = want .. "/" .. name
+      assert.matches(("%s %d %s"):format(name, support.size_of(path), sha256(path)), fout, 1, true)
+    end
+    finished(h)
+  end)
+
   it("serves what crit.lua transform would write, pages patched on the way", function()
     local out = support.tmpdir() .. "/out"
     local args = { "--", "30956", "nap" }  -- fits over argv[0] "sleep"

@@ -672,7 +672,7 @@ int archive_open(struct archive *a, int fd, const struct archive_limits *lim,
 	ssize_t n;
 	int r = -1;
 
-	memset(a, 0, sizeof(*a));
+	archive_init(a);
 	if (!s)
 		return crit_fail(err, "out of memory");
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
@@ -695,6 +695,7 @@ int archive_open(struct archive *a, int fd, const struct archive_limits *lim,
 	if (a->compression == ARCHIVE_NONE) {
 		if (map_tar(a, fd, (uint64_t)st.st_size, err))
 			goto out;
+		a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		s->map = a->data;
 		if (scan_headers(a, lim, s, a->len, err) || finish_scan(a, s, err))
 			goto out;
@@ -705,12 +706,10 @@ int archive_open(struct archive *a, int fd, const struct archive_limits *lim,
 			goto out;
 		}
 		s->fd = spool;
+		a->fd = spool; /* kept: streamers read members through it */
 		if (lseek(fd, 0, SEEK_SET) < 0 || decompress(a, fd, spool, lim, s, err) ||
-		    finish_scan(a, s, err) || map_tar(a, spool, a->len, err)) {
-			close(spool);
+		    finish_scan(a, s, err) || map_tar(a, spool, a->len, err))
 			goto out;
-		}
-		close(spool);
 	}
 	r = 0;
 out:
@@ -720,14 +719,22 @@ out:
 	return r;
 }
 
+void archive_init(struct archive *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+}
+
 void archive_close(struct archive *a)
 {
 	if (a->map)
 		munmap(a->map, a->map_len);
+	if (a->fd >= 0)
+		close(a->fd);
 	free(a->members);
 	free(a->names);
 	free(a->hash);
-	memset(a, 0, sizeof(*a));
+	archive_init(a);
 }
 
 /* ---- Writing ---- */

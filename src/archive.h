@@ -33,6 +33,7 @@ struct archive_limits {
 #define ARCHIVE_MAX_MEMBERS (1u << 18)
 
 struct archive {
+	int fd;			/* the tar bytes as a file: the archive, or the spool; -1 */
 	const uint8_t *data;	/* the tar bytes, mapped */
 	uint64_t len;
 	void *map;
@@ -56,6 +57,8 @@ const char *archive_codec_name(enum archive_compression c);
 int archive_open(struct archive *a, int fd, const struct archive_limits *lim,
 		 struct crit_error *err);
 void archive_close(struct archive *a); /* idempotent */
+/* Before archive_open, or after a failed one: nothing to close. */
+void archive_init(struct archive *a);
 
 /* The member with this name ("checkpoint/core-1.img"), or NULL. */
 const struct archive_member *archive_find(const struct archive *a, const char *name);

@@ -58,7 +58,7 @@ int lcrit_archive_open(lua_State *L)
 	lim.max_members = (size_t)env_u64("CRIT_ARCHIVE_MAX_MEMBERS", ARCHIVE_MAX_MEMBERS);
 	lim.max_bytes = env_u64("CRIT_ARCHIVE_MAX_BYTES", UINT64_MAX);
 	a = lua_newuserdatauv(L, sizeof(*a), 0);
-	memset(a, 0, sizeof(*a));
+	archive_init(a);
 	luaL_setmetatable(L, ARCHIVE_MT);
 	crit_error_clear(&err);
 	r = archive_open(a, fd, &lim, &err);
@@ -176,6 +176,26 @@ static int archive_read(lua_State *L)
 		return 3;
 	lua_pushlstring(L, (const char *)a->data + m->data, (size_t)m->size);
 	return 1;
+}
+
+/* a:locate(name) -> a path that opens the tar bytes ("/proc/self/fd/N":
+ * the archive, or the spool of a compressed one), the member's offset in
+ * them, its size | nil, message, errno. For the streamer, which splices
+ * files by path and offset. */
+static int archive_locate(lua_State *L)
+{
+	struct archive *a = check_archive(L, 1);
+	const char *name = luaL_checkstring(L, 2);
+	const struct archive_member *m = regular(L, a, name, name);
+
+	if (!m)
+		return 3;
+	if (a->fd < 0)
+		return lcrit_fail(L, "%s: the archive is closed", name);
+	lua_pushfstring(L, "/proc/self/fd/%d", a->fd);
+	lua_pushinteger(L, (lua_Integer)m->data);
+	lua_pushinteger(L, (lua_Integer)m->size);
+	return 3;
 }
 
 /* a:info() -> {compression=, size= (tar bytes), members=} */
@@ -329,6 +349,7 @@ static const luaL_Reg archive_methods[] = {
 	{ "member", archive_member },
 	{ "open", archive_open_member },
 	{ "read", archive_read },
+	{ "locate", archive_locate },
 	{ "info", archive_info },
 	{ NULL, NULL },
 };

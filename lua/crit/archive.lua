@@ -133,6 +133,16 @@ function archive.open_image(path)
   return a:open(member, path)
 end
 
+--- archive.locate(path) -> for ARCHIVE//MEMBER, a path that opens the tar
+--- bytes, the member's offset in them and its size | nil, message, errno.
+function archive.locate(path)
+  local file, member = archive.split(path)
+  if not file then return nil end
+  local a, err, errno = archive.open(file)
+  if not a then return nil, err, errno end
+  return a:locate(member)
+end
+
 -- Where criu's images are in a container archive: checkpoint/ (podman,
 -- CRI-O, kubelet), or the top (a tar of a bare images directory).
 local IMAGES_DIRS = { "checkpoint", "" }

@@ -131,6 +131,13 @@ function Dir:read(file)
   return layout.read(self._prefix .. file)
 end
 
+--- d:locate(file) -> path, offset, size: where the bytes of a file of the
+--- dump are, to open and read from that offset (a file: itself from 0; an
+--- image inside an archive: the archive's tar bytes) | nil.
+function Dir:locate(file)
+  return layout.locate(self._prefix .. file)
+end
+
 --- d:has(name) -> whether the image is in the directory.
 function Dir:has(name)
   return (self:image(name)) ~= nil

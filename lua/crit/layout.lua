@@ -88,6 +88,19 @@ function layout.read(path)
   return a:read(member)
 end
 
+--- layout.locate(path) -> where the bytes of a file are: a path to open,
+--- the offset in it and the size (a file: itself, 0, its size; a member of
+--- an archive: the archive's bytes, the member's offset) | nil for what is
+--- not a regular file.
+function layout.locate(path)
+  local attr = lfs.attributes(path)
+  if attr then
+    if attr.mode ~= "file" then return nil end
+    return path, 0, attr.size
+  end
+  return archive.locate(path)
+end
+
 --- layout.is_dump(path) -> whether path is a dump rather than an image:
 --- a directory, an archive, or a directory inside an archive.
 function layout.is_dump(path)

@@ -200,30 +200,27 @@ Server.__gc = Server.close
 --- patches are written into the stream as the pages pass), removed images.
 function streamer.dir_source(d, changes)
   changes = changes or {}
-  local prefix = d.path:gsub("/*$", "/")
   local policy = {}
   function policy.source(_, file)
     local c = changes[file]
     if c == "remove" then return nil end
     -- a re-encoded image: small, built in memory (pages are never re-encoded)
     if c and not c.patches then return false, { c.image:encode() } end
-    local path = prefix .. file
-    local f = io_open(path, "rb")
-    if not f then
+    -- a file, or an image inside a checkpoint archive: a path and where
+    -- in it the image's bytes start
+    local path, base, size = d:locate(file)
+    if not path then
       if c then error(file .. ": patched, but the file is gone", 0) end
       return nil
     end
-    local size = f:seek("end")
-    f:close()
-    if not size then return nil end  -- a directory
-    if not c then return path, { { offset = 0, len = size } } end
+    if not c then return path, { { offset = base, len = size } } end
     local pieces, pos = {}, 0
     for _, p in ipairs(c.patches) do
-      if p.offset > pos then pieces[#pieces + 1] = { offset = pos, len = p.offset - pos } end
+      if p.offset > pos then pieces[#pieces + 1] = { offset = base + pos, len = p.offset - pos } end
       pieces[#pieces + 1] = p.bytes
       pos = p.offset + #p.bytes
     end
-    if pos < size then pieces[#pieces + 1] = { offset = pos, len = size - pos } end
+    if pos < size then pieces[#pieces + 1] = { offset = base + pos, len = size - pos } end
     return path, pieces
   end
   return policy

@@ -116,6 +116,24 @@ describe("crit.lua capture and serve with criu #restore", function()
     SC.by_name.plain.check(s)
   end)
 
+  it("dump -> tar.gz -> serve from the archive -> criu restore --stream: the process comes back", function()
+    if RS.skip_reason() then return pending(RS.skip_reason()) end
+    s = RS.start("plain")
+    SC.by_name.plain.before(s)
+    RS.dump(s)
+    local archive = s.tmp .. "/dump.tar.gz"
+    assert(os.execute("tar -czf " .. q(archive) .. " -C " .. q(s.dir) .. " ."))
+    local imgs = s.tmp .. "/serve"
+    assert(os.execute("mkdir -p " .. q(imgs)))
+    local h = crit_bg(s.tmp .. "/crit-serve", "serve", imgs, archive, "--timeout", "30")
+    wait_socket(imgs .. "/streamer-serve.sock")
+    RS.must_restore(imgs, { "--stream" })
+    local rc, stdout, stderr = finished(h)
+    assert.are.equal(0, rc, stderr)
+    assert.matches("restore succeeded", stdout)
+    SC.by_name.plain.check(s)
+  end)
+
   it("rename-process, set-rlimit and rewrite-ip on the fly: seen in /proc", function()
     if RS.skip_reason() then return pending(RS.skip_reason()) end
     local tcp = SC.by_name.tcp
