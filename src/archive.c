@@ -226,6 +226,7 @@ static int link_inside(const char *member, const char *target)
 struct scan {
 	int fd;			/* the spool (compressed) or the archive */
 	const uint8_t *map;	/* or the mapped plain tar */
+	uint64_t map_len;
 	uint64_t pos;		/* next header */
 	uint64_t first;		/* first header block of the member being built */
 	uint64_t dropped;	/* mapped pages before this were let go */
@@ -259,7 +260,9 @@ static int read_at(struct scan *s, uint64_t off, void *p, size_t n)
 #define DROP_WINDOW (4u << 20)
 static void drop_behind(struct scan *s)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), to = s->pos & ~(page - 1);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	/* never past the mapping: madvise would reach whatever lies beyond */
+	uint64_t to = (s->pos < s->map_len ? s->pos : s->map_len) & ~(page - 1);
 
 	if (to - s->dropped < DROP_WINDOW)
 		return;
@@ -369,9 +372,10 @@ static int add_member(struct archive *a, const struct archive_limits *lim, struc
 		m->mode = (uint32_t)(mode & 07777);
 		tar_number(h + 136, 12, &m->mtime);
 	}
-	a->count++;
-	if (a->count * 2 > a->hash_cap && hash_grow(a))
+	/* grown before the member counts: hash_grow places the others only */
+	if ((a->count + 1) * 2 > a->hash_cap && hash_grow(a))
 		return crit_fail(err, "out of memory");
+	a->count++;
 	{
 		size_t j = name_hash(name) & (a->hash_cap - 1);
 		while (a->hash[j])
@@ -697,6 +701,7 @@ int archive_open(struct archive *a, int fd, const struct archive_limits *lim,
 			goto out;
 		a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		s->map = a->data;
+		s->map_len = a->len;
 		if (scan_headers(a, lim, s, a->len, err) || finish_scan(a, s, err))
 			goto out;
 	} else {
