@@ -516,6 +516,19 @@ describe("fuzz regressions", function()
     end,
   }
 
+  -- fuzz_archive: the bytes as an archive file; every member read
+  REPLAY.archive = function(input)
+    local path = os.tmpname()
+    S.write(path, input)
+    local ok, a = pcall(core.archive, path)
+    os.remove(path)
+    if ok and a then
+      for _, m in ipairs(a:members()) do
+        if m.type == "file" then assert.are.equal(m.size, #a:read(m.name)) end
+      end
+    end
+  end
+
   for harness, replay in pairs(REPLAY) do
     for _, file in ipairs(S.lines_of("find fuzz/regressions/" .. harness .. " -type f ! -name '.*' | LC_ALL=C sort")) do
       it(harness .. ": " .. file:match("[^/]+$"), function()
