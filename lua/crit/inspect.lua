@@ -1,7 +1,7 @@
 -- crit.inspect: what a container checkpoint is, in the spirit of
 -- checkpointctl show and inspect. The container's metadata (podman's and
 -- CRI-O's config.dump, spec.dump, network.status, deleted.files: JSON, read
--- with lua-cjson, which is fine for metadata and never sees an image
+-- with lua-cjson where it is installed, fine for metadata, never for an image
 -- value), the sizes of its parts, and from the images the process tree with
 -- commands (and environment), open files, sockets, mounts and the dump
 -- statistics. A bare criu images directory works too: it has no metadata.
@@ -59,11 +59,18 @@ local function locate(path)
   return { root = nil, images = base }  -- a bare images directory
 end
 
+-- lua-cjson decodes the metadata when it is installed (it is not a
+-- dependency of lua-crit: without it the metadata is named as not read).
+local has_cjson, cjson = pcall(require, "cjson.safe")
+
 local function read_json(loc, name, r)
   if not loc.root then return nil end
   local text = layout.read(loc.root .. name)
   if not text then return nil end
-  local cjson = require "cjson.safe"
+  if not has_cjson then
+    r.problems[#r.problems + 1] = name .. ": not read (lua-cjson is not installed)"
+    return nil
+  end
   local v, err = cjson.decode(text)
   if v == nil and err then
     r.problems[#r.problems + 1] = name .. ": not JSON (" .. tostring(err) .. ")"
@@ -74,7 +81,7 @@ end
 
 -- cjson's null (a light userdata), or nothing.
 local function is_null(v)
-  return v == nil or (type(v) == "userdata" and v == require("cjson").null)
+  return v == nil or (has_cjson and v == cjson.null)
 end
 
 -- Sizes of what is at the root: a name -> bytes, and under a directory.
@@ -295,6 +302,20 @@ function inspect.collect(path, opts)
   return r
 end
 
+-- Metadata values that came through cjson: its null is a light userdata.
+local function plain(v)
+  if type(v) == "table" then
+    local t = {}
+    for k, x in pairs(v) do t[k] = plain(x) end
+    return t
+  end
+  if is_null(v) and v ~= nil then return nil end
+  if type(v) == "number" and v == math.floor(v) and v >= -(2 ^ 53) and v <= 2 ^ 53 then
+    return math.tointeger(v)
+  end
+  return v
+end
+
 ---------------------------------------------------------------------------
 -- Text.
 
@@ -351,7 +372,7 @@ function inspect.text(r, opts)
   end
   if r.network ~= nil then
     out[#out + 1] = "\nNetwork\n  " .. (type(r.network) == "string" and r.network
-      or require("cjson").encode(r.network)) .. "\n"
+      or require("crit.json").encode(plain(r.network))) .. "\n"
   end
   if r.deleted_files then
     out[#out + 1] = string_format("\nDeleted files (%d)\n", #r.deleted_files)
@@ -369,20 +390,6 @@ function inspect.text(r, opts)
   end
   for _, p in ipairs(r.problems) do out[#out + 1] = "Problem: " .. p .. "\n" end
   return table_concat(out)
-end
-
--- Metadata values that came through cjson: its null is a light userdata.
-local function plain(v)
-  if type(v) == "table" then
-    local t = {}
-    for k, x in pairs(v) do t[k] = plain(x) end
-    return t
-  end
-  if is_null(v) and v ~= nil then return nil end
-  if type(v) == "number" and v == math.floor(v) and v >= -(2 ^ 53) and v <= 2 ^ 53 then
-    return math.tointeger(v)
-  end
-  return v
 end
 
 --- inspect.json(r) -> the report as JSON (crit.json: exact integers).

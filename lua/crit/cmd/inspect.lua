@@ -31,9 +31,10 @@ a bare criu images directory.
    Dump statistics criu's stats-dump: times in microseconds, page counts.
 
 The metadata files are JSON (config.dump, spec.dump, network.status,
-deleted.files); a file beside checkpoint/ that is not one of the known
-ones is named under "Not recognised"; a metadata file that is not JSON is
-named under "Problem". A bare images directory has no container metadata:
+deleted.files), read with lua-cjson where it is installed (without it
+they are named under "Problem" as not read); a file beside checkpoint/
+that is not one of the known ones is named under "Not recognised"; a
+metadata file that is not JSON is named under "Problem". A bare images directory has no container metadata:
 those sections are left out.]]
 
 local EPILOG = [[
