@@ -40,7 +40,7 @@ end
 
 -- What json_read made of a crit JSON: "same" (the image), "lost" (refused,
 -- as it must be, where crit lost data), or a failure.
-local function verdict(rel, json, name, image, lost_ok)
+local function verdict(json, name, image, lost_ok)
   local got, err = encode(json, name)
   if got == image then return "same" end
   if lost_ok and not got and err:find("in_pagemaps is set", 1, true) then return "lost" end
@@ -58,7 +58,7 @@ describe("crit 4.2's JSON", function()
       local image = S.read(S.CORPUS .. "/" .. rel)
       for _, suffix in ipairs({ ".json", ".show.json" }) do
         local path = S.CORPUS .. "/golden-crit-4.2/" .. rel .. suffix
-        local v, why = verdict(rel, S.read(path), path, image, CRIT_LOST[rel])
+        local v, why = verdict(S.read(path), path, image, CRIT_LOST[rel])
         if v == "same" then same = same + 1
         elseif v == "lost" then lost = lost + 1
         else failures[#failures + 1] = rel .. suffix .. ": " .. why end

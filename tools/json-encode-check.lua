@@ -77,7 +77,8 @@ local function protobuf_images()
 	local t = {}
 	for _, dir in ipairs(lines("ls -1 '" .. corpus .. "' | LC_ALL=C sort")) do
 		local d = corpus .. "/" .. dir
-		if dir ~= "golden-crit-4.2" and dir ~= "recipe" and dir ~= "archives" and lines("test -d '" .. d .. "' && echo y")[1] then
+		local skip = dir == "golden-crit-4.2" or dir == "recipe" or dir == "archives"
+		if not skip and lines("test -d '" .. d .. "' && echo y")[1] then
 			for _, name in ipairs(lines("ls -1 '" .. d .. "' | LC_ALL=C sort")) do
 				if not name:match("%.log$") then
 					local idx = core.open(d .. "/" .. name)
