@@ -2,6 +2,7 @@
 local core = require "crit.core"
 local stdio = require "crit.cmd.stdio"
 local usage = require "crit.cmd.usage"
+local dumpdir = require "crit.cmd.dumpdir"
 
 local decode = {}
 
@@ -25,7 +26,14 @@ fields unknown to the schema (by number) and the header's version included:
 `crit.lua encode` turns them back into the same image bytes.
 
 Raw images (pages-N.img, the tarballs of tmpfs mounts, ...) are not
-protobuf and cannot be decoded.]]
+protobuf and cannot be decoded.
+
+A whole dump at once: given a directory (DIR, or -i DIR), every image in
+it is written to the directory OUT (made if missing) as NAME.json, each
+what `decode -i DIR/NAME` writes; files that are not protobuf images (raw
+images, logs) are copied there unchanged, so that `crit.lua encode OUT -o
+DIR2` gives the whole dump back, every file byte for byte. One process for
+the dump, where crit needs one per image.]]
 
 local EPILOG = [[
 Examples:
@@ -33,6 +41,7 @@ Examples:
    crit.lua decode --pretty < dump/files.img | less
    crit.lua decode --format txt --nice -i dump/core-1.img
    ssh host cat dump/mm-1.img | crit.lua decode
+   crit.lua decode dump -o dump-json && crit.lua encode dump-json -o dump2
 
 Exit status: 0 on success, 1 on an error (the file is missing, the image
 is corrupt or raw), 2 on wrong usage. OUT is written atomically: on an error
@@ -43,6 +52,8 @@ function decode.add_to_parser(parser)
     :summary("Convert a CRIU image from binary to JSON.")
     :description(DESCRIPTION)
     :epilog(EPILOG)
+  cmd:argument("DIR"):target("dir"):args("?")
+    :description("A dump directory to decode whole, into the directory OUT.")
   cmd:option("-i --in")
     :argname("IN")
     :description("The image to decode (default: stdin; '-' is stdin).\n"
@@ -65,6 +76,10 @@ function decode.add_to_parser(parser)
       .. "indented, hex fields in hex.")
   -- Options that do not go together: wrong usage, exit status 2.
   usage.check(cmd, function(args)
+    if args.dir and args["in"] then return "give DIR or -i IN, not both" end
+    args.dir = args.dir or dumpdir.is_dir(args["in"]) and args["in"] or nil
+    if args.dir and args.format ~= "json" then return "a directory is decoded to JSON" end
+    if args.dir and stdio.is_std(args.out) then return "a directory needs -o OUTDIR" end
     if args.format ~= "json" and args.pretty then return "--pretty is for JSON; text format has --nice" end
     if args.format == "json" and args.nice then return "--nice needs --format txt" end
   end)
@@ -89,6 +104,7 @@ function decode.run_text(input, output, nice)
 end
 
 function decode.command(args)
+  if args.dir then return dumpdir.decode(args.dir, args.out, args.pretty) end
   local format = args.format
   if format ~= "json" then
     return decode.run_text(args["in"], args.out, args.nice or format == "nice")

@@ -1,6 +1,7 @@
 -- crit.lua encode: crit's JSON, or protobuf text format, back to a CRIU image.
 local core = require "crit.core"
 local stdio = require "crit.cmd.stdio"
+local dumpdir = require "crit.cmd.dumpdir"
 
 local io_stdin = io.stdin
 local error, tostring = error, tostring
@@ -18,7 +19,12 @@ devices and IP addresses are converted back. 64-bit values are exact.
 
 Protobuf text format, as `crit.lua decode --format txt [--nice]` writes it,
 is read too: it is recognised by its first character, '#', or chosen with
---format txt. The text is read whole into memory (JSON is streamed).]]
+--format txt. The text is read whole into memory (JSON is streamed).
+
+A whole dump at once: given a directory (DIR, or -i DIR) as `crit.lua
+decode DIR -o OUTDIR` writes it, every NAME.json in it is encoded to the
+image NAME in the directory OUT (made if missing), and every other file is
+copied there unchanged.]]
 
 local EPILOG = [[
 Examples:
@@ -27,6 +33,7 @@ Examples:
        | crit.lua encode -o dump/core-1.img
    crit.lua decode --format txt -i dump/core-1.img > core-1.txt
    vi core-1.txt && crit.lua encode -i core-1.txt -o dump/core-1.img
+   crit.lua decode dump -o dump-json && crit.lua encode dump-json -o dump2
 
 Exit status: 0 on success, 1 on an error (invalid JSON, an unknown magic or
 field, a value out of range: the message says where), 2 on wrong usage.
@@ -37,9 +44,11 @@ function encode.add_to_parser(parser)
     :summary("Convert a CRIU image from JSON to binary.")
     :description(DESCRIPTION)
     :epilog(EPILOG)
+  cmd:argument("DIR"):target("dir"):args("?")
+    :description("A directory of NAME.json files to encode whole, into the directory OUT.")
   cmd:option("-i --in")
     :argname("IN")
-    :description("The JSON to encode (default: stdin; '-' is stdin).")
+    :description("The JSON to encode (default: stdin; '-' is stdin),\nor a directory.")
   cmd:option("-o --out")
     :argname("OUT")
     :description("Where to write the image (default: stdout; '-' is stdout).")
@@ -49,7 +58,19 @@ function encode.add_to_parser(parser)
     :description("What IN holds (default: recognised by its first character).")
 end
 
+-- Wrong usage: exit status 2.
+local function usage(msg)
+  io.stderr:write("crit.lua encode: error: ", msg, "\n")
+  return 2
+end
+
 function encode.command(args)
+  if args.dir and args["in"] then return usage("give DIR or -i IN, not both") end
+  local dir = args.dir or args["in"]
+  if args.dir or dumpdir.is_dir(dir) then
+    if stdio.is_std(args.out) then return usage("a directory needs -o OUTDIR") end
+    return dumpdir.encode(dir, args.out)
+  end
   local input, name = stdio.open_text(args["in"])
   local out <close> = stdio.output(args.out)
   local format = args.format or core.input_format(input)
