@@ -6,10 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Cheap: a decode clears one for every entry, and the buffers are only
+ * read up to their NUL. */
 void crit_error_clear(struct crit_error *e)
 {
-	memset(e, 0, sizeof(*e));
+	e->msg[0] = 0;
+	e->path[0] = 0;
 	e->entry = -1;
+	e->offset = 0;
+	e->line = e->column = 0;
 }
 
 int crit_vfail(struct crit_error *e, const char *fmt, va_list ap)

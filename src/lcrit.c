@@ -98,12 +98,21 @@ static int index_push(struct index *x, const struct entry_loc *loc)
 	return 0;
 }
 
-void lcrit_entry_at(const struct index *x, size_t i, struct entry_loc *loc)
+void lcrit_entry_at(struct index *x, size_t i, struct entry_loc *loc)
 {
 	size_t j = i - i % INDEX_STRIDE;
 	uint64_t pos = x->mark[j / INDEX_STRIDE];
 	struct crit_error err; /* indexing checked these entries already */
 
+	/* Entries are mostly read in order: go on from the last one found
+	 * rather than from the mark before it. */
+	if (x->last_i > j && x->last_i <= i) {
+		j = x->last_i;
+		pos = x->last.start + 4 + x->last.msg_len + x->last.payload_len;
+	} else if (x->last_i == i + 1) {
+		*loc = x->last;
+		return;
+	}
 	for (;; j++) {
 		const uint8_t *msg = x->data + pos + 4;
 		size_t rest;
@@ -114,9 +123,11 @@ void lcrit_entry_at(const struct index *x, size_t i, struct entry_loc *loc)
 		image_payload_len(schema_entry_payload(x->h.type, j, x->cur.chunked), msg,
 				  loc->msg_len, msg + loc->msg_len, rest, &loc->payload_len, &err);
 		if (j == i)
-			return;
+			break;
 		pos += 4 + (uint64_t)loc->msg_len + loc->payload_len;
 	}
+	x->last = *loc;
+	x->last_i = i + 1;
 }
 
 const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *loc)
@@ -174,6 +185,8 @@ int lcrit_index_upto(lua_State *L, struct index *x, size_t i)
 	uint64_t window_end = 0;
 	int r;
 
+	if (x->complete || i < x->count) /* the common case: indexed already */
+		return i < x->count;
 	crit_error_clear(&err);
 	while (!x->complete && x->count <= i) {
 		/* Far from the start only: img[1] must not read 4 MiB. */
@@ -372,7 +385,7 @@ static size_t check_entry(lua_State *L, struct index *x, int arg)
 	return (size_t)(i - 1);
 }
 
-static uint64_t entry_end(const struct index *x, size_t i)
+static uint64_t entry_end(struct index *x, size_t i)
 {
 	struct entry_loc loc;
 
@@ -380,11 +393,13 @@ static uint64_t entry_end(const struct index *x, size_t i)
 	return loc.start + 4 + loc.msg_len + loc.payload_len;
 }
 
-/* idx:decode(i) -> table: entry i (1-based) with its payload as `extra`. */
+/* idx:decode(i [, t]) -> table: entry i (1-based) with its payload as
+ * `extra`; given t, t is emptied and filled instead of a new table. */
 static int index_decode(lua_State *L)
 {
 	struct index *x = check_index(L, 1);
 	size_t i = check_entry(L, x, 2);
+	int into = lua_isnoneornil(L, 3) ? 0 : (luaL_checktype(L, 3, LUA_TTABLE), 3);
 	const ProtobufCMessageDescriptor *d = schema_entry_desc(x->h.type, i);
 	const struct payload_desc *pd = schema_entry_payload(x->h.type, i, x->cur.chunked);
 	struct entry_loc loc;
@@ -396,7 +411,7 @@ static int index_decode(lua_State *L)
 	crit_error_clear(&err);
 	err.entry = (long)i;
 	err.offset = loc.start;
-	if (msg_decode(L, d, msg, loc.msg_len, &err) ||
+	if (msg_decode(L, d, msg, loc.msg_len, into, &err) ||
 	    msg_decode_payload(L, pd, msg, loc.msg_len, msg + loc.msg_len,
 			       (size_t)loc.payload_len, &err))
 		return lcrit_raise(L, x->name, &err);

@@ -29,6 +29,8 @@ struct index {
 	struct image_cursor cur; /* indexing goes on from here, on demand */
 	int complete;		 /* every entry is indexed */
 	int closed;		 /* close() was called: every method raises */
+	struct entry_loc last;	 /* the entry lcrit_entry_at found last, */
+	size_t last_i;		 /* whose number is last_i - 1 (0: none) */
 	char name[256];	/* file name, for error messages */
 };
 
@@ -59,7 +61,7 @@ int lcrit_index_upto(lua_State *L, struct index *x, size_t i);
  * read again from the page cache if touched. */
 void lcrit_index_drop(struct index *x, uint64_t from, uint64_t to);
 /* Where entry i (0-based, already indexed) lies. */
-void lcrit_entry_at(const struct index *x, size_t i, struct entry_loc *loc);
+void lcrit_entry_at(struct index *x, size_t i, struct entry_loc *loc);
 /* Its message (loc->msg_len bytes), followed by its payload. */
 const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *loc);
 

@@ -21,7 +21,45 @@ struct decoder {
 	const uint8_t *base; /* start of the entry's message, for offsets */
 	uint64_t base_off;   /* its offset in the image */
 	struct crit_error *err;
+	int keys;	     /* stack index of the key cache (push_keys) */
 };
+
+/* The registry's key cache: descriptor -> its field names as Lua strings,
+ * made once. Setting a field by its C name would hash it, and compare it
+ * with strcmp, for every field of every entry (a third of a decode). */
+static const char KEY_CACHE = 0;
+
+/* Push the array of d's field names, field i at i + 1. */
+static void push_keys(struct decoder *dc, const ProtobufCMessageDescriptor *d)
+{
+	lua_State *L = dc->L;
+	unsigned i;
+
+	if (lua_rawgetp(L, dc->keys, d) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
+	lua_createtable(L, (int)d->n_fields, 0);
+	for (i = 0; i < d->n_fields; i++) {
+		lua_pushstring(L, d->fields[i].name);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, dc->keys, d);
+}
+
+/* Push the name of field f of d; keys is where push_keys put d's names. */
+static void push_key(lua_State *L, int keys, const ProtobufCMessageDescriptor *d,
+		     const ProtobufCFieldDescriptor *f)
+{
+	lua_rawgeti(L, keys, (lua_Integer)(f - d->fields) + 1);
+}
+
+/* A table sized for the fields a message usually has: growing one key at a
+ * time would rehash it three times for a pagemap entry. */
+static void new_message_table(lua_State *L, const ProtobufCMessageDescriptor *d)
+{
+	lua_createtable(L, 0, d->n_fields < 16 ? (int)d->n_fields : 16);
+}
 
 static int decode_fail(struct decoder *dc, const uint8_t *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -129,32 +167,44 @@ static int push_value(struct decoder *dc, const ProtobufCFieldDescriptor *f,
 		lua_pushlstring(dc->L, (const char *)w->data, w->len);
 		return 0;
 	case PROTOBUF_C_TYPE_MESSAGE:
-		lua_newtable(dc->L);
+		new_message_table(dc->L, f->descriptor);
 		return decode_fields(dc, f->descriptor, w->data, w->len, depth + 1);
 	default:
 		return push_scalar(dc, f, w->value, w->start);
 	}
 }
 
-/* Append the value on top of the stack to the array in field f of table t. */
-static void append_to(lua_State *L, int t, const ProtobufCFieldDescriptor *f)
+/* Push the array in the field at `key` (the stack index of its name) of
+ * table t, made if it is not there yet. */
+static void push_array(lua_State *L, int t, int key)
 {
-	if (lua_getfield(L, t, f->name) != LUA_TTABLE) {
+	lua_pushvalue(L, key);
+	if (lua_rawget(L, t) != LUA_TTABLE) {
 		lua_pop(L, 1);
 		lua_newtable(L);
-		lua_pushvalue(L, -1);
-		lua_setfield(L, t, f->name);
+		lua_pushvalue(L, key);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, t);
 	}
+}
+
+/* Append the value on top of the stack to the array in the field at `key`
+ * of table t. */
+static void append_to(lua_State *L, int t, int key)
+{
+	push_array(L, t, key);
 	lua_insert(L, -2);
 	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
 	lua_pop(L, 1);
 }
 
+/* The values go into the array at the top of the stack (push_array). */
 static int decode_packed(struct decoder *dc, int t, const ProtobufCFieldDescriptor *f,
 			 const struct wire_field *w)
 {
 	const uint8_t *p = w->data, *end = w->data + w->len;
 	enum wire_type wt = wire_type_of(f->type);
+	lua_Integer k = (lua_Integer)lua_rawlen(dc->L, t);
 	uint64_t v;
 	size_t n;
 
@@ -172,7 +222,7 @@ static int decode_packed(struct decoder *dc, int t, const ProtobufCFieldDescript
 			return decode_fail(dc, p, "%s", "truncated packed value");
 		if (push_scalar(dc, f, v, p))
 			return -1;
-		append_to(dc->L, t, f);
+		lua_rawseti(dc->L, t, ++k);
 		p += n;
 	}
 	return 0;
@@ -191,32 +241,42 @@ static void keep_unknown(lua_State *L, int t, const struct wire_field *w)
 	lua_setfield(L, t, MSG_UNKNOWN_KEY);
 }
 
+/* Field f into table t; its name is on top of the stack, and is popped. */
 static int decode_field(struct decoder *dc, int t, const ProtobufCFieldDescriptor *f,
 			const struct wire_field *w, int depth)
 {
 	lua_State *L = dc->L;
+	int key = lua_gettop(L);
 
 	if (f->label == PROTOBUF_C_LABEL_REPEATED && w->type == WIRE_LEN &&
-	    wire_packable(f->type))
-		return decode_packed(dc, t, f, w);
-	if (w->type != wire_type_of(f->type))
-		return decode_fail(dc, w->start, "wrong wire type for a %s field", wire_type_name(f->type));
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
-	    lua_getfield(L, t, f->name) == LUA_TTABLE) {
-		/* A repeated occurrence of a message merges into the first. */
-		if (decode_fields(dc, f->descriptor, w->data, w->len, depth + 1))
+	    wire_packable(f->type)) {
+		push_array(L, t, key);
+		if (decode_packed(dc, key + 1, f, w))
 			return -1;
-		lua_pop(L, 1);
+		lua_settop(L, key - 1);
 		return 0;
 	}
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED)
+	if (w->type != wire_type_of(f->type))
+		return decode_fail(dc, w->start, "wrong wire type for a %s field", wire_type_name(f->type));
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED) {
+		lua_pushvalue(L, key);
+		if (lua_rawget(L, t) == LUA_TTABLE) {
+			/* A repeated occurrence of a message merges into the first. */
+			if (decode_fields(dc, f->descriptor, w->data, w->len, depth + 1))
+				return -1;
+			lua_settop(L, key - 1);
+			return 0;
+		}
 		lua_pop(L, 1);
+	}
 	if (push_value(dc, f, w, depth))
 		return -1;
-	if (f->label == PROTOBUF_C_LABEL_REPEATED)
-		append_to(L, t, f);
-	else
-		lua_setfield(L, t, f->name);
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		append_to(L, t, key);
+		lua_pop(L, 1);
+	} else {
+		lua_rawset(L, t);
+	}
 	return 0;
 }
 
@@ -226,11 +286,12 @@ static int decode_fields(struct decoder *dc, const ProtobufCMessageDescriptor *d
 {
 	lua_State *L = dc->L;
 	const uint8_t *end = p + len;
-	int t = lua_gettop(L);
+	int t = lua_gettop(L), keys = t + 1;
 
 	if (depth > MSG_MAX_DEPTH)
 		return decode_fail(dc, p, "%s", "nesting too deep");
-	luaL_checkstack(L, 8, "decoding a message");
+	luaL_checkstack(L, 10, "decoding a message");
+	push_keys(dc, d);
 	while (p < end) {
 		const ProtobufCFieldDescriptor *f;
 		struct wire_field w;
@@ -248,27 +309,59 @@ static int decode_fields(struct decoder *dc, const ProtobufCMessageDescriptor *d
 		f = protobuf_c_message_descriptor_get_field(d, w.number);
 		if (!f) {
 			keep_unknown(L, t, &w);
-		} else if (decode_field(dc, t, f, &w, depth)) {
-			lua_settop(L, t);
-			crit_error_push_path(dc->err, f->name, -1);
-			return -1;
+		} else {
+			push_key(L, keys, d, f);
+			if (decode_field(dc, t, f, &w, depth)) {
+				lua_settop(L, t);
+				crit_error_push_path(dc->err, f->name, -1);
+				return -1;
+			}
 		}
 		p += n;
 	}
+	lua_settop(L, t);
 	return 0;
 }
 
-int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
-	       size_t len, struct crit_error *err)
+/* Empty table t for the next entry (assigning nil during a traversal is
+ * allowed). */
+static void clear_table(lua_State *L, int t)
 {
-	struct decoder dc = { L, p, err->offset + 4, err };
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		lua_pushnil(L);
+		lua_rawset(L, t);
+	}
+}
+
+int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+	       size_t len, int into, struct crit_error *err)
+{
+	struct decoder dc = { L, p, err->offset + 4, err, 0 };
 	int top = lua_gettop(L);
 
-	lua_newtable(L);
+	luaL_checkstack(L, 4, "decoding a message");
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+	}
+	dc.keys = lua_gettop(L);
+	if (into) {
+		lua_pushvalue(L, into);
+		clear_table(L, dc.keys + 1);
+	} else {
+		new_message_table(L, d);
+	}
 	if (decode_fields(&dc, d, p, len, 0)) {
 		lua_settop(L, top);
 		return -1;
 	}
+	lua_remove(L, dc.keys);
 	return 0;
 }
 
@@ -292,7 +385,7 @@ static int decode_queue(lua_State *L, const struct payload_desc *pd, const uint8
 	image_queue_init(&q, pd, msg, msg_len, p, len);
 	lua_createtable(L, (int)(q.count < 1024 ? q.count * 2 : 0), 0);
 	while ((r = image_queue_next(&q, &it, err)) > 0) {
-		if (msg_decode(L, pd->item, it.msg, it.msg_len, err)) {
+		if (msg_decode(L, pd->item, it.msg, it.msg_len, 0, err)) {
 			crit_error_push_path(err, NULL, (long)k);
 			crit_error_push_path(err, MSG_EXTRA_KEY, -1);
 			return -1;

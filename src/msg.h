@@ -19,9 +19,11 @@
 /* Nesting deeper than this is refused (the schema itself needs < 10). */
 #define MSG_MAX_DEPTH 64
 
-/* Push the table of message `d` decoded from [p, p+len); 0 or -1. */
+/* Push the table of message `d` decoded from [p, p+len); 0 or -1. With
+ * `into` (a stack index, or 0 for a new table) that table is emptied and
+ * filled instead, so that a loop over entries need not make one each. */
 int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
-	       size_t len, struct crit_error *err);
+	       size_t len, int into, struct crit_error *err);
 /* Set `extra` in the table on top of the stack from the payload bytes. */
 int msg_decode_payload(lua_State *L, const struct payload_desc *pd, const uint8_t *msg,
 		       size_t msg_len, const uint8_t *payload, size_t payload_len,
