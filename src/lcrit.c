@@ -418,6 +418,101 @@ static int index_decode(lua_State *L)
 	return 1;
 }
 
+/* A cursor over entries that pushes chosen fields rather than a table per
+ * entry: no table to make, fill and collect. */
+#define PICK_MAX 16
+#define PICK_DROP (1u << 20) /* the mapping behind it goes this much at a time */
+
+struct picker {
+	size_t next;	/* 0-based, the entry to give next */
+	uint64_t dropped; /* the mapping is let go up to here */
+	const ProtobufCMessageDescriptor *d; /* f[] are d's fields */
+	const ProtobufCFieldDescriptor *f[PICK_MAX];
+	int n;
+};
+
+/* f[] from the names (upvalue 3) for the entries' descriptor d. */
+static void picker_resolve(lua_State *L, struct picker *pk, const ProtobufCMessageDescriptor *d)
+{
+	int k;
+
+	for (k = 0; k < pk->n; k++) {
+		const ProtobufCFieldDescriptor *f;
+
+		lua_rawgeti(L, lua_upvalueindex(3), k + 1);
+		f = protobuf_c_message_descriptor_get_field_by_name(d, lua_tostring(L, -1));
+		if (f && f->label == PROTOBUF_C_LABEL_REPEATED)
+			luaL_error(L, "fields: %s is repeated in %s: read it with entries()",
+				   f->name, d->name);
+		pk->f[k] = f;
+		lua_pop(L, 1);
+	}
+	pk->d = d;
+}
+
+static int picker_next(lua_State *L)
+{
+	struct index *x = check_index(L, lua_upvalueindex(1));
+	struct picker *pk = lua_touserdata(L, lua_upvalueindex(2));
+	size_t i = pk->next;
+	const ProtobufCMessageDescriptor *d;
+	struct entry_loc loc;
+	struct crit_error err;
+
+	if (!lcrit_index_upto(L, x, i))
+		return 0;
+	pk->next = i + 1;
+	d = schema_entry_desc(x->h.type, i);
+	if (d != pk->d)
+		picker_resolve(L, pk, d);
+	lcrit_entry_at(x, i, &loc);
+	if (loc.start - pk->dropped >= PICK_DROP) {
+		lcrit_index_drop(x, pk->dropped, loc.start);
+		pk->dropped = loc.start;
+	}
+	crit_error_clear(&err);
+	err.entry = (long)i;
+	err.offset = loc.start;
+	lua_pushinteger(L, (lua_Integer)i + 1);
+	if (msg_pick(L, lcrit_entry_msg(x, &loc), loc.msg_len, pk->f, pk->n, &err))
+		return lcrit_raise(L, x->name, &err);
+	return pk->n + 1;
+}
+
+/* idx:fields(from, names) -> iterator of k and the values of the fields
+ * names[1..] (at most 16, none repeated) of entries from, from + 1, ...:
+ * nil where an entry has no such field. */
+static int index_fields(lua_State *L)
+{
+	lua_Integer from = luaL_checkinteger(L, 2);
+	lua_Integer n, k;
+	struct picker *pk;
+
+	check_index(L, 1);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	n = (lua_Integer)lua_rawlen(L, 3);
+	luaL_argcheck(L, from >= 1, 2, "entries start at 1");
+	luaL_argcheck(L, n >= 1 && n <= PICK_MAX, 3, "1 to 16 field names");
+	for (k = 1; k <= n; k++) {
+		if (lua_rawgeti(L, 3, k) != LUA_TSTRING)
+			luaL_argerror(L, 3, "field names are strings");
+		lua_pop(L, 1);
+	}
+	/* Indexed whole first, in windows: indexing an entry at a time would
+	 * fault in a window for each. */
+	lcrit_index_upto(L, check_index(L, 1), SIZE_MAX);
+	lua_settop(L, 3);
+	pk = lua_newuserdatauv(L, sizeof(*pk), 0);
+	memset(pk, 0, sizeof(*pk));
+	pk->next = (size_t)(from - 1);
+	pk->n = (int)n;
+	lua_pushvalue(L, 1);
+	lua_insert(L, -2);
+	lua_pushvalue(L, 3);
+	lua_pushcclosure(L, picker_next, 3);
+	return 1;
+}
+
 /* idx:raw(i) -> message bytes, payload bytes */
 static int index_raw(lua_State *L)
 {
@@ -901,6 +996,7 @@ static int core_magics(lua_State *L)
 
 static const luaL_Reg index_methods[] = {
 	{ "decode", index_decode },
+	{ "fields", index_fields },
 	{ "count", index_count },
 	{ "has", index_has },
 	{ "raw", index_raw },

@@ -365,6 +365,54 @@ int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t 
 	return 0;
 }
 
+/* Push the values of n fields of a message read from [p, p+len): field
+ * f[k] (NULL: not in its type) as decode would set it, nil when absent. Only
+ * fields that are not repeated: a cursor that picks them needs no table. */
+int msg_pick(lua_State *L, const uint8_t *p, size_t len, const ProtobufCFieldDescriptor *const *f,
+	     int n, struct crit_error *err)
+{
+	struct decoder dc = { L, p, err->offset + 4, err, 0 };
+	const uint8_t *end = p + len;
+	int base, k;
+
+	luaL_checkstack(L, n + 4, "picking fields");
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CACHE);
+	}
+	dc.keys = lua_gettop(L);
+	base = dc.keys;
+	for (k = 0; k < n; k++)
+		lua_pushnil(L);
+	while (p < end) {
+		struct wire_field w;
+		size_t used = wire_read_field(p, end, &w);
+
+		if (!used)
+			return decode_fail(&dc, p, "%s", wire_field_error(p, end));
+		for (k = 0; k < n; k++) {
+			if (!f[k] || f[k]->id != w.number)
+				continue;
+			if (w.type != wire_type_of(f[k]->type)) {
+				crit_error_push_path(err, f[k]->name, -1);
+				return decode_fail(&dc, w.start, "wrong wire type for a %s field",
+						   wire_type_name(f[k]->type));
+			}
+			if (push_value(&dc, f[k], &w, 0)) {
+				crit_error_push_path(err, f[k]->name, -1);
+				return -1;
+			}
+			lua_replace(L, base + 1 + k);
+		}
+		p += used;
+	}
+	lua_remove(L, base);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Payloads                                                             */
 

@@ -24,6 +24,11 @@
  * filled instead, so that a loop over entries need not make one each. */
 int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
 	       size_t len, int into, struct crit_error *err);
+/* Push the values of fields f[0..n) (NULL: not in the message type), nil for those
+ * not there; none of them repeated. 0, or -1 with the stack as it was
+ * plus garbage (the caller resets it). */
+int msg_pick(lua_State *L, const uint8_t *p, size_t len, const ProtobufCFieldDescriptor *const *f,
+	     int n, struct crit_error *err);
 /* Set `extra` in the table on top of the stack from the payload bytes. */
 int msg_decode_payload(lua_State *L, const struct payload_desc *pd, const uint8_t *msg,
 		       size_t msg_len, const uint8_t *payload, size_t payload_len,

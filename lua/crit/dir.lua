@@ -389,6 +389,20 @@ function Dir:pagemap_entries(pid)
   end
 end
 
+--- d:pagemap_runs(pid) -> pagemap_head, an iterator of the runs of pages
+--- (`for k, vaddr, nr_pages, compat_nr_pages, flags in it do`; the count
+--- is in one of the two, see dir.nr_pages), read straight from the
+--- image's bytes: no table per entry, constant memory | nil, message, errno.
+function Dir:pagemap_runs(pid)
+  local img, err, errno = typed_image(self, "pagemap-" .. pid, "PAGEMAP")
+  if not img then return nil, err, errno end
+  local head = img:entry(1)
+  if not head then error(self._prefix .. image_file("pagemap-" .. pid) .. ": no entry", 0) end
+  local runs = img:fields("vaddr", "nr_pages", "compat_nr_pages", "flags")
+  runs() -- the head
+  return head, runs
+end
+
 ---------------------------------------------------------------------------
 -- Files, by id: files.img (criu 3.x and later) or the per-type images of
 -- older dumps (reg-files.img, pipes.img, ...).
@@ -451,8 +465,9 @@ function Dir:files_of(ids, ftype)
   local found = {}
   local img = typed_image(self, "files", "FILES")
   if img then
-    for _, e in img:entries() do
-      if ids[e.id] and found[e.id] == nil then found[e.id] = e end
+    -- Only the ids are read; only the entries wanted are decoded.
+    for k, id in img:fields("id") do
+      if ids[id] and found[id] == nil then found[id] = img:entry(k) end
     end
   end
   for id in pairs(ids) do

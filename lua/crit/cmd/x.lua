@@ -8,7 +8,7 @@ local ipairs, pairs, next, error, tostring, collectgarbage, setmetatable =
   ipairs, pairs, next, error, tostring, collectgarbage, setmetatable
 local io_tmpfile, io_stdout = io.tmpfile, io.stdout
 local string_format, string_rep = string.format, string.rep
-local ult = math.ult
+local table_concat = table.concat
 local VMA = dirlib.VMA
 
 local x = {}
@@ -244,48 +244,80 @@ function explorers.mems(d, out)
   end)
 end
 
--- One task's rss lines: crit's loop over the pagemap (an iterator of its
--- entries), with Python's list indexing (vmi can step back to -1, which is
--- the last mapping).
-local function rss_task(vmas, pms, file_name, out)
-  local n = #vmas
-  local function at(i)
-    if i < 0 then i = n + i end
-    return vmas[i + 1]
+-- What a mapping shows in rss the first time it is met.
+local function rss_vma_text(vma, file_name)
+  local s = string_format(" %08x / %-8d", vma.start, (vma["end"] - vma.start) >> 12)
+  if vma.status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then
+    s = s .. " " .. file_name("REG", vma.shmid)
   end
+  return s
+end
+
+local RSS_NEXT_LINE = "\n\t" .. string_rep(" ", 23)
+local RSS_BATCH = 4096 -- pieces of lines written at once
+local SIGN = math.mininteger
+
+-- One task's rss lines: crit's loop over the pagemap (an iterator of its
+-- runs), with Python's list indexing (vmi can step back to -1, which is
+-- the last mapping). A million runs make a million lines, so the loop is
+-- kept lean: the mappings' bounds read once into arrays, flipped so that
+-- `<` compares them as unsigned, their text made once, and the pieces of
+-- the lines joined a batch at a time.
+local function rss_task(vmas, runs, file_name, out)
+  local n = #vmas
+  local starts, ends, texts = {}, {}, {}
+  for i, vma in ipairs(vmas) do starts[i], ends[i] = vma.start ~ SIGN, vma["end"] ~ SIGN end
+  for i = 1 - n, 0 do starts[i], ends[i] = starts[n + i], ends[n + i] end -- [vmi + 1], vmi < 0
+  local pieces, np = {}, 0
   local vmi, pvmi = 0, -1
-  for pm in pms do
-    local vaddr, nr = pm.vaddr, dirlib.nr_pages(pm)
+  for _, vaddr, nr, compat_nr in runs do
+    nr = nr or compat_nr
     local pstr = string_format("\t%x / %-8d", vaddr, nr)
-    while vmi < n and at(vmi) and not ult(vaddr, at(vmi)["end"]) do vmi = vmi + 1 end
-    local pme = vaddr + (nr << 12)   -- crit's 4 KiB pages, whatever the dump's page size
-    local vstr = ""
-    while vmi < n and at(vmi) and ult(at(vmi).start, pme) do
-      local vma = at(vmi)
-      if vmi == pvmi then
-        vstr = vstr .. " ~"
-      else
-        vstr = vstr .. string_format(" %08x / %-8d", vma.start, (vma["end"] - vma.start) >> 12)
-        if vma.status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then
-          vstr = vstr .. " " .. file_name("REG", vma.shmid)
+    if #pstr < 24 then pstr = pstr .. string_rep(" ", 24 - #pstr) end
+    np = np + 1
+    pieces[np] = pstr
+    local addr = vaddr ~ SIGN
+    while vmi < n do
+      local e = ends[vmi + 1]
+      if e == nil or addr < e then break end
+      vmi = vmi + 1
+    end
+    local pme = (vaddr + (nr << 12)) ~ SIGN -- crit's 4 KiB pages, whatever the dump's page size
+    while vmi < n do
+      local j = vmi + 1
+      local st = starts[j]
+      if st == nil or st >= pme then break end
+      local text = " ~"
+      if vmi ~= pvmi then
+        text = texts[j]
+        if not text then
+          text = rss_vma_text(vmas[j > 0 and j or n + j], file_name)
+          texts[j] = text
         end
         pvmi = vmi
       end
-      vstr = vstr .. "\n\t" .. string_rep(" ", 23)
+      pieces[np + 1], pieces[np + 2] = text, RSS_NEXT_LINE
+      np = np + 2
       vmi = vmi + 1
     end
     vmi = vmi - 1
-    out(string_format("%-24s%s\n", pstr, vstr))
+    np = np + 1
+    pieces[np] = "\n"
+    if np >= RSS_BATCH then
+      out(table_concat(pieces, "", 1, np))
+      np = 0
+    end
   end
+  if np > 0 then out(table_concat(pieces, "", 1, np)) end
 end
 
 function explorers.rss(d, out)
   local file_name, prefetch = file_namer(d)
   per_task(d, out, function(t) return d:vmas(t.pid) end, function(t, vmas)
-    local head, pms = d:pagemap_entries(t.pid)
-    need(head, pms)
+    local head, runs = d:pagemap_runs(t.pid)
+    need(head, runs)
     prefetch(mapped_file_ids(vmas))
-    rss_task(vmas, pms, file_name, out)
+    rss_task(vmas, runs, file_name, out)
   end)
 end
 
