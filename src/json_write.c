@@ -55,7 +55,7 @@
 /* ------------------------------------------------------------------ */
 /* The writer and where it reads                                        */
 
-#define OPT_CACHE_SIZE 256
+#define OPT_CACHE_SIZE 1024
 
 struct jw {
 	struct buf *out;
@@ -427,7 +427,9 @@ static struct field_fmt field_fmt(struct jw *w, const ProtobufCMessageDescriptor
 				  const ProtobufCFieldDescriptor *f, int hex)
 {
 	struct field_fmt fmt = { NULL, NULL, 0 };
-	size_t slot = (size_t)((uintptr_t)f / sizeof(*f)) % OPT_CACHE_SIZE;
+	/* Hashed: descriptors' fields lie side by side, and a plain modulo
+	 * made the fields of different messages evict each other. */
+	size_t slot = (size_t)(((uintptr_t)f / sizeof(*f)) * 0x9e3779b97f4a7c15u >> 40) % OPT_CACHE_SIZE;
 
 	/* Compact output needs the options of bytes fields only (conv). */
 	if (w->human || f->type == PROTOBUF_C_TYPE_BYTES) {
@@ -914,20 +916,37 @@ static int scan_fields(struct jw *w, const struct view *v, const ProtobufCMessag
 	return 0;
 }
 
+/* One pass in wire order, which is crit's when the fields come in number
+ * order with no singular field twice, as CRIU writes them: 1 if they do
+ * not (the caller takes back what was written), 0 done, -1 error. */
 static int write_in_wire_order(struct jw *w, const struct view *v,
 			       const ProtobufCMessageDescriptor *d, int hex, int depth,
 			       size_t *count)
 {
 	struct occurrences it = { v->p, v->p + v->len, 0, 1, { 0 }, 0 };
 	struct field_cursor fc = { d, 0 };
+	uint32_t last = 0;
+	int last_singular = 0;
 
 	while (it.p < it.end) {
 		const ProtobufCFieldDescriptor *f;
 
-		if (!peek_field(&it)) /* scan_fields read them all */
-			return fail_at(w, v, it.p, "%s", wire_field_error(it.p, it.end));
+		if (!peek_field(&it)) {
+			uint32_t number = wire_field_number(it.p, it.end);
+
+			fail_at(w, v, it.p, "%s", wire_field_error(it.p, it.end));
+			f = number ? protobuf_c_message_descriptor_get_field(d, number) : NULL;
+			if (f) /* a value that does not read: say whose */
+				crit_error_push_path(w->err, f->name, -1);
+			return -1;
+		}
+		if (it.ahead.number < last || (it.ahead.number == last && last_singular))
+			return 1;
 		f = find_field(&fc, it.ahead.number);
+		last = it.ahead.number;
+		last_singular = f && f->label != PROTOBUF_C_LABEL_REPEATED;
 		if (!f) {
+			w->st->unknown_fields++;
 			skip_field(&it);
 			continue;
 		}
@@ -959,12 +978,23 @@ static int write_fields(struct jw *w, const struct view *v, const ProtobufCMessa
 {
 	int in_order;
 
+	size_t mark = w->out->len, count_before = *count;
+	uint64_t unknown_before = w->st->unknown_fields;
+	int r;
+
 	if (depth > JSON_WRITE_MAX_DEPTH)
 		return fail_at(w, v, v->p, "%s", "nesting too deep");
+	/* The message is read once when in order (a pass to check the order
+	 * first was a tenth of a show); out of order, what was written is
+	 * taken back (the output drains between entries only). */
+	r = write_in_wire_order(w, v, d, hex, depth, count);
+	if (r <= 0)
+		return r;
+	w->out->len = mark;
+	*count = count_before;
+	w->st->unknown_fields = unknown_before; /* nested messages' too */
 	if (scan_fields(w, v, d, &in_order))
 		return -1;
-	if (in_order)
-		return write_in_wire_order(w, v, d, hex, depth, count);
 	return write_in_number_order(w, v, d, hex, depth, count);
 }
 
