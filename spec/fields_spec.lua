@@ -75,3 +75,36 @@ describe("img:entries{ reuse = true }", function()
     end
   end)
 end)
+
+describe("the JSON writer", function()
+  local core = require "crit.core"
+
+  -- pid 7, ppid 5, pgid 3, sid 4, threads {7}, a field unknown to the
+  -- schema (99) in between: `order` lists the wire order of the fields.
+  local function pstree(order)
+    local field = {
+      [1] = S.key(1, 0) .. S.varint(7), [2] = S.key(2, 0) .. S.varint(5),
+      [3] = S.key(3, 0) .. S.varint(3), [4] = S.key(4, 0) .. S.varint(4),
+      [5] = S.key(5, 0) .. S.varint(7), [99] = S.key(99, 0) .. S.varint(1),
+    }
+    local msg = {}
+    for i, n in ipairs(order) do msg[i] = field[n] end
+    return S.image({ S.IMG_COMMON, S.MAGIC.PSTREE }, { table.concat(msg) })
+  end
+
+  local function decode(bytes)
+    local out = core.output()
+    local _, unknown = core.json_write(core.load(bytes), out, {})
+    return out:finish(), unknown
+  end
+
+  it("writes fields out of wire order in number order, and counts unknown ones once", function()
+    local want = decode(pstree({ 1, 2, 3, 99, 4, 5 }))
+    assert.matches('^{"magic": "PSTREE", "entries": %[{"pid": 7, "ppid": 5, "pgid": 3, "sid": 4', want)
+    for _, order in ipairs({ { 2, 1, 3, 4, 99, 5 }, { 1, 2, 3, 99, 5, 4 }, { 5, 4, 99, 3, 2, 1 } }) do
+      local got, unknown = decode(pstree(order))
+      assert.are.equal(want, got, table.concat(order, ","))
+      assert.are.equal(1, unknown, table.concat(order, ","))
+    end
+  end)
+end)
