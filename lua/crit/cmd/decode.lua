@@ -28,7 +28,7 @@ fields unknown to the schema (by number) and the header's version included:
 Raw images (pages-N.img, the tarballs of tmpfs mounts, ...) are not
 protobuf and cannot be decoded.
 
-A whole dump at once: given a directory (DIR, or -i DIR), every image in
+A whole dump at once: given a directory DIR, every image in
 it is written to the directory OUT (made if missing) as NAME.json, each
 what `decode -i DIR/NAME` writes; files that are not protobuf images (raw
 images, logs) are copied there unchanged, so that `crit.lua encode OUT -o
@@ -77,7 +77,6 @@ function decode.add_to_parser(parser)
   -- Options that do not go together: wrong usage, exit status 2.
   usage.check(cmd, function(args)
     if args.dir and args["in"] then return "give DIR or -i IN, not both" end
-    args.dir = args.dir or dumpdir.is_dir(args["in"]) and args["in"] or nil
     if args.dir and args.format ~= "json" then return "a directory is decoded to JSON" end
     if args.dir and stdio.is_std(args.out) then return "a directory needs -o OUTDIR" end
     if args.format ~= "json" and args.pretty then return "--pretty is for JSON; text format has --nice" end

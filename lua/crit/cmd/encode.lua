@@ -2,6 +2,7 @@
 local core = require "crit.core"
 local stdio = require "crit.cmd.stdio"
 local dumpdir = require "crit.cmd.dumpdir"
+local usage = require "crit.cmd.usage"
 
 local io_stdin = io.stdin
 local error, tostring = error, tostring
@@ -21,8 +22,8 @@ Protobuf text format, as `crit.lua decode --format txt [--nice]` writes it,
 is read too: it is recognised by its first character, '#', or chosen with
 --format txt. The text is read whole into memory (JSON is streamed).
 
-A whole dump at once: given a directory (DIR, or -i DIR) as `crit.lua
-decode DIR -o OUTDIR` writes it, every NAME.json in it is encoded to the
+A whole dump at once: given a directory DIR as `crit.lua decode DIR -o
+OUTDIR` writes it, every NAME.json in it is encoded to the
 image NAME in the directory OUT (made if missing), and every other file is
 copied there unchanged.]]
 
@@ -48,7 +49,7 @@ function encode.add_to_parser(parser)
     :description("A directory of NAME.json files to encode whole, into the directory OUT.")
   cmd:option("-i --in")
     :argname("IN")
-    :description("The JSON to encode (default: stdin; '-' is stdin),\nor a directory.")
+    :description("The JSON to encode (default: stdin; '-' is stdin).")
   cmd:option("-o --out")
     :argname("OUT")
     :description("Where to write the image (default: stdout; '-' is stdout).")
@@ -56,21 +57,14 @@ function encode.add_to_parser(parser)
     :argname("FORMAT")
     :choices({ "json", "txt" })
     :description("What IN holds (default: recognised by its first character).")
-end
-
--- Wrong usage: exit status 2.
-local function usage(msg)
-  io.stderr:write("crit.lua encode: error: ", msg, "\n")
-  return 2
+  usage.check(cmd, function(args)
+    if args.dir and args["in"] then return "give DIR or -i IN, not both" end
+    if args.dir and stdio.is_std(args.out) then return "a directory needs -o OUTDIR" end
+  end)
 end
 
 function encode.command(args)
-  if args.dir and args["in"] then return usage("give DIR or -i IN, not both") end
-  local dir = args.dir or args["in"]
-  if args.dir or dumpdir.is_dir(dir) then
-    if stdio.is_std(args.out) then return usage("a directory needs -o OUTDIR") end
-    return dumpdir.encode(dir, args.out)
-  end
+  if args.dir then return dumpdir.encode(args.dir, args.out) end
   local input, name = stdio.open_text(args["in"])
   local out <close> = stdio.output(args.out)
   local format = args.format or core.input_format(input)
