@@ -87,10 +87,16 @@ end
 -- times the command to the microsecond.
 local TIMER = [[perl -MTime::HiRes=time -e '$o = shift; $t = time; system(@ARGV) == 0 or exit 1; ]]
   .. [[open(F, ">", "$o.wall"); printf F "%.6f\n", time - $t']]
+-- A word of a shell command line: single quotes, so that the outer shell
+-- leaves the inner command's $ and quotes alone.
+local function quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
 local function measure(cmd)
   local out = os.tmpname()
-  sh(("env -u PYTHONUNBUFFERED /usr/bin/time -f '%%M %%U %%S' -o %s %s %s sh -c %q"):format(out,
-    TIMER, out, cmd))
+  sh(("env -u PYTHONUNBUFFERED /usr/bin/time -f '%%M %%U %%S' -o %s %s %s sh -c %s"):format(out,
+    TIMER, out, quote(cmd)))
   local f = assert(io.open(out))
   local rss, user, sys = f:read("n", "n", "n")
   f:close()
