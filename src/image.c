@@ -210,10 +210,17 @@ int image_payload_len(const struct payload_desc *pd, const uint8_t *msg, size_t 
 	return 0;
 }
 
+static int cursor_need(const struct image_cursor *c, uint64_t from, uint64_t to,
+		       struct crit_error *err)
+{
+	return c->need && from < to ? c->need(c->need_ctx, from, to, err) : 0;
+}
+
 int image_cursor_next(struct image_cursor *c, struct entry_loc *loc, struct crit_error *err)
 {
 	const struct image_type *t = c->h->type;
 	uint64_t left = c->len - c->pos;
+	const struct payload_desc *pd;
 	const uint8_t *msg;
 	uint32_t size;
 
@@ -227,17 +234,26 @@ int image_cursor_next(struct image_cursor *c, struct entry_loc *loc, struct crit
 	 * depending on the one before: ask for the bytes ahead early. */
 	if (left > 1024)
 		__builtin_prefetch(c->data + c->pos + 1024);
+	if (cursor_need(c, c->pos, c->pos + 4, err))
+		return -1;
 	size = wire_le32(c->data + c->pos);
 	if (size > left - 4)
 		return crit_fail(err, "entry size %" PRIu32 " past the end of the file (%" PRIu64
 				      " bytes left)", size, left - 4);
 	msg = c->data + c->pos + 4;
+	if (cursor_need(c, c->pos + 4, c->pos + 4 + size, err))
+		return -1;
 	if (c->index == 0)
 		c->chunked = image_first_chunked(t, msg, size);
 	loc->start = c->pos;
 	loc->msg_len = size;
-	if (image_payload_len(schema_entry_payload(t, c->index, c->chunked), msg, size, msg + size,
-			      (size_t)(left - 4 - size), &loc->payload_len, err))
+	pd = schema_entry_payload(t, c->index, c->chunked);
+	/* A queue is walked through its bytes, a rest is all of them. */
+	if ((pd->rest || pd->item) && cursor_need(c, c->pos + 4 + size, c->len, err))
+		return -1;
+	if (image_payload_len(pd, msg, size, msg + size, (size_t)(left - 4 - size),
+			      &loc->payload_len, err) ||
+	    cursor_need(c, c->pos + 4 + size, c->pos + 4 + size + loc->payload_len, err))
 		return -1;
 	c->pos += 4 + (uint64_t)size + loc->payload_len;
 	c->index++;

@@ -36,6 +36,11 @@ struct image_cursor {
 	uint64_t pos;
 	size_t index;		/* of the next entry */
 	int chunked;		/* ghost file: first entry has chunks */
+	/* When not NULL, asked for bytes [from, to) before the cursor reads
+	 * them: an image copied from its file as it is walked reads them in
+	 * then. -1 (err set) when it cannot (the file shrank meanwhile). */
+	int (*need)(void *ctx, uint64_t from, uint64_t to, struct crit_error *err);
+	void *need_ctx;
 };
 
 void image_cursor_init(struct image_cursor *c, const struct image_header *h,

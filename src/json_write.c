@@ -1209,6 +1209,8 @@ int json_write_image(struct buf *out, const struct image_header *h, const uint8_
 	put_key(&w, &top, "entries");
 	put_open(&w, '[');
 	image_cursor_init(&c, h, data, len);
+	c.need = o->need;
+	c.need_ctx = o->ctx;
 	while ((r = image_cursor_next(&c, &loc, err)) > 0) {
 		put_sep(&w, &items);
 		if (write_entry(&w, h, data, c.index - 1, c.chunked, &loc)) {

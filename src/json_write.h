@@ -24,6 +24,8 @@ struct json_write_opts {
 	 * image below which it reads nothing more: a mapped file's pages
 	 * there can be dropped, so that memory does not grow with the image. */
 	void (*consumed)(void *ctx, uint64_t offset);
+	/* When not NULL, asked for bytes before they are read (image_cursor.need). */
+	int (*need)(void *ctx, uint64_t from, uint64_t to, struct crit_error *err);
 	void *ctx;
 };
 

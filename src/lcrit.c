@@ -48,6 +48,11 @@ static int index_gc(lua_State *L)
 	x->map = NULL;
 	x->view = 0;
 	x->data = NULL;
+	if (x->fd >= 0)
+		close(x->fd);
+	x->fd = -1;
+	free(x->loaded);
+	x->loaded = NULL;
 	free(x->mark);
 	x->mark = NULL;
 	x->count = x->nmark = x->cap = 0;
@@ -98,33 +103,60 @@ static int index_push(struct index *x, const struct entry_loc *loc)
 	return 0;
 }
 
-void lcrit_entry_at(struct index *x, size_t i, struct entry_loc *loc)
+/* Raise "NAME: entry N at offset X: the file changed ...: what". */
+static int raise_changed(lua_State *L, struct index *x, struct crit_error *err)
 {
-	size_t j = i - i % INDEX_STRIDE;
-	uint64_t pos = x->mark[j / INDEX_STRIDE];
-	struct crit_error err; /* indexing checked these entries already */
+	char what[sizeof(err->msg)];
 
+	memcpy(what, err->msg, sizeof(what));
+	crit_fail(err, "the file changed since it was indexed: %s", what);
+	return lcrit_raise(L, x->name, err);
+}
+
+/* Hop from the mark before entry i to it, reading each size again through
+ * a cursor (bounds checked, bytes read in) and each landing on the marks
+ * that indexing recorded: bytes read again after their chunk was let go
+ * may not be those that were indexed. */
+void lcrit_entry_at(lua_State *L, struct index *x, size_t i, struct entry_loc *loc)
+{
+	struct image_cursor c = x->cur;
+	struct crit_error err;
+	size_t k;
+
+	crit_error_clear(&err);
+	c.index = i - i % INDEX_STRIDE;
+	c.pos = x->mark[c.index / INDEX_STRIDE];
 	/* Entries are mostly read in order: go on from the last one found
-	 * rather than from the mark before it. */
-	if (x->last_i > j && x->last_i <= i) {
-		j = x->last_i;
-		pos = x->last.start + 4 + x->last.msg_len + x->last.payload_len;
-	} else if (x->last_i == i + 1) {
+	 * rather than from the mark before it; its bytes are asked for again. */
+	if (x->last_i == i + 1) {
+		err.entry = (long)i;
+		err.offset = x->last.start;
+		if (lcrit_index_need(x, x->last.start,
+				     x->last.start + 4 + x->last.msg_len + x->last.payload_len, &err))
+			raise_changed(L, x, &err);
 		*loc = x->last;
 		return;
 	}
-	for (;; j++) {
-		const uint8_t *msg = x->data + pos + 4;
-		size_t rest;
-
-		loc->start = pos;
-		loc->msg_len = wire_le32(x->data + pos);
-		rest = (size_t)(x->len - pos - 4 - loc->msg_len);
-		image_payload_len(schema_entry_payload(x->h.type, j, x->cur.chunked), msg,
-				  loc->msg_len, msg + loc->msg_len, rest, &loc->payload_len, &err);
-		if (j == i)
+	if (x->last_i > c.index && x->last_i <= i) {
+		c.index = x->last_i;
+		c.pos = x->last.start + 4 + x->last.msg_len + x->last.payload_len;
+	}
+	for (;;) {
+		if (image_cursor_next(&c, loc, &err) <= 0) {
+			if (!err.msg[0])
+				crit_fail(&err, "no entry there any more");
+			raise_changed(L, x, &err);
+		}
+		k = c.index / INDEX_STRIDE;
+		if (c.index % INDEX_STRIDE == 0 && k < x->nmark && c.pos != x->mark[k]) {
+			err.entry = (long)c.index;
+			err.offset = c.pos;
+			crit_fail(&err, "entry found at offset %" PRIu64 ", indexed at %" PRIu64, c.pos,
+				  x->mark[k]);
+			raise_changed(L, x, &err);
+		}
+		if (c.index == i + 1)
 			break;
-		pos += 4 + (uint64_t)loc->msg_len + loc->payload_len;
 	}
 	x->last = *loc;
 	x->last_i = i + 1;
@@ -135,6 +167,95 @@ const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *lo
 	return x->data + loc->start + 4;
 }
 
+#define LOAD_CHUNK ((uint64_t)64 << 10)
+
+/* n bytes of the file from offset off into dst: -1 (err set) if it has
+ * them no more. */
+static int read_at(const struct index *x, uint8_t *dst, uint64_t off, size_t n,
+		   struct crit_error *err)
+{
+	struct stat st;
+	ssize_t r;
+
+	while (n > 0) {
+		r = pread(x->fd, dst, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return crit_fail(err, "reading the file: %s", strerror(errno));
+		if (r == 0)
+			return crit_fail(err, "the file changed while it was open: it has %jd bytes now, "
+					      "%zu when it was opened",
+					 fstat(x->fd, &st) ? (intmax_t)-1 : (intmax_t)st.st_size, x->len);
+		dst += r;
+		off += (uint64_t)r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Read chunks [a, b) of the file into the copy. */
+static int load_chunks(struct index *x, size_t a, size_t b, struct crit_error *err)
+{
+	uint64_t from = a * LOAD_CHUNK, to = b * LOAD_CHUNK < x->len ? b * LOAD_CHUNK : x->len;
+
+	if (read_at(x, (uint8_t *)x->map + from, from, (size_t)(to - from), err))
+		return -1;
+	memset(x->loaded + a, 1, b - a);
+	return 0;
+}
+
+int lcrit_index_need(void *ctx, uint64_t from, uint64_t to, struct crit_error *err)
+{
+	struct index *x = ctx;
+	size_t a, b, end;
+
+	if (!x->loaded || from >= to)
+		return 0;
+	a = (size_t)(from / LOAD_CHUNK);
+	end = (size_t)((to - 1) / LOAD_CHUNK) + 1;
+	while (a < end) {
+		if (x->loaded[a]) {
+			a++;
+			continue;
+		}
+		for (b = a; b < end && !x->loaded[b]; b++)
+			;
+		if (load_chunks(x, a, b, err))
+			return -1;
+		a = b;
+	}
+	return 0;
+}
+
+/* lcrit_index_need, raising "NAME: offset X: what". */
+static void index_need(lua_State *L, struct index *x, uint64_t from, uint64_t to)
+{
+	struct crit_error err;
+
+	crit_error_clear(&err);
+	err.offset = from;
+	if (lcrit_index_need(x, from, to, &err))
+		lcrit_raise(L, x->name, &err);
+}
+
+/* Bytes [off, off + n) of the image into dst: from the copy, or from the
+ * file of a raw image. Raises if the file has them no more. */
+static void index_read(lua_State *L, struct index *x, uint64_t off, size_t n, uint8_t *dst)
+{
+	struct crit_error err;
+
+	if (x->data) {
+		index_need(L, x, off, off + n);
+		memcpy(dst, x->data + off, n);
+		return;
+	}
+	crit_error_clear(&err);
+	err.offset = off;
+	if (n && read_at(x, dst, off, n, &err))
+		lcrit_raise(L, x->name, &err);
+}
+
 /* Parse the header; entries are indexed on demand (lcrit_index_upto), so
  * opening a huge image costs nothing until its entries are wanted. */
 static void index_start(lua_State *L, struct index *x)
@@ -142,56 +263,58 @@ static void index_start(lua_State *L, struct index *x)
 	struct crit_error err;
 
 	crit_error_clear(&err);
-	if (image_read_header(x->data, x->len, x->name, &x->h, &err))
+	if (x->data)
+		index_need(L, x, 0, x->len < 8 ? x->len : 8);
+	if (image_read_header(x->data, x->data ? x->len : 0, x->name, &x->h, &err))
 		lcrit_raise(L, x->name, &err);
 	image_cursor_init(&x->cur, &x->h, x->data, x->len);
+	if (x->loaded) {
+		x->cur.need = lcrit_index_need;
+		x->cur.need_ctx = x;
+	}
 }
 
 void lcrit_index_drop(struct index *x, uint64_t from, uint64_t to)
 {
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a, b;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), pa, pb;
+	size_t a = (size_t)((from + LOAD_CHUNK - 1) / LOAD_CHUNK); /* whole chunks only */
+	size_t b = (size_t)(to >= x->len ? (x->len + LOAD_CHUNK - 1) / LOAD_CHUNK : to / LOAD_CHUNK);
 
-	if ((!x->map && !x->view) || from >= to || to > x->len)
+	if (x->view && from < to && to <= x->len) {
+		/* whole pages only: a member shares its first and last with others */
+		pa = ((uintptr_t)(x->data + from) + page - 1) & ~(page - 1);
+		pb = (uintptr_t)(x->data + to) & ~(page - 1);
+		if (pa < pb)
+			madvise((void *)pa, pb - pa, MADV_DONTNEED);
 		return;
-	/* whole pages only: a member shares its first and last with others */
-	a = ((uintptr_t)(x->data + from) + page - 1) & ~(page - 1);
-	b = (uintptr_t)(x->data + to) & ~(page - 1);
-	if (a < b)
-		madvise((void *)a, b - a, MADV_DONTNEED);
+	}
+	if (!x->loaded || a >= b)
+		return;
+	madvise((uint8_t *)x->map + a * LOAD_CHUNK, (size_t)((uint64_t)(b - a) * LOAD_CHUNK < x->len - a * LOAD_CHUNK
+		? (uint64_t)(b - a) * LOAD_CHUNK : x->len - a * LOAD_CHUNK), MADV_DONTNEED);
+	memset(x->loaded + a, 0, b - a);
 }
 
-/* Indexing reads the image front to back: fault the mapping in a window
- * at a time (one call instead of a fault per page) and drop what is
- * behind, so that counting a huge image takes little memory. */
+/* Indexing reads the image front to back: what lies a window behind is
+ * let go, so that counting a huge image takes little memory. */
 #define INDEX_WINDOW (4u << 20)
-
-static void index_next_window(struct index *x, uint64_t *window_end)
-{
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), from = x->cur.pos & ~(page - 1);
-	uint64_t to = x->len - from < INDEX_WINDOW ? x->len : from + INDEX_WINDOW;
-
-	lcrit_index_drop(x, *window_end > INDEX_WINDOW ? *window_end - INDEX_WINDOW : 0, from);
-#ifdef MADV_POPULATE_READ
-	madvise((uint8_t *)x->map + from, (size_t)(to - from), MADV_POPULATE_READ);
-#endif
-	*window_end = to;
-}
 
 /* The userdata owns all memory, so raising half-way is safe. */
 int lcrit_index_upto(lua_State *L, struct index *x, size_t i)
 {
 	struct crit_error err;
 	struct entry_loc loc;
-	uint64_t window_end = 0;
+	uint64_t behind = x->cur.pos;
 	int r;
 
 	if (x->complete || i < x->count) /* the common case: indexed already */
 		return i < x->count;
 	crit_error_clear(&err);
 	while (!x->complete && x->count <= i) {
-		/* Far from the start only: img[1] must not read 4 MiB. */
-		if (x->map && x->cur.pos >= window_end && (i == SIZE_MAX || x->cur.pos >= INDEX_WINDOW))
-			index_next_window(x, &window_end);
+		if (x->cur.pos - behind >= 2 * INDEX_WINDOW) {
+			lcrit_index_drop(x, behind, x->cur.pos - INDEX_WINDOW);
+			behind = x->cur.pos - INDEX_WINDOW;
+		}
 		r = image_cursor_next(&x->cur, &loc, &err);
 		if (r < 0)
 			lcrit_raise(L, x->name, &err);
@@ -209,6 +332,7 @@ static struct index *index_new(lua_State *L, const char *name)
 	struct index *x = lua_newuserdatauv(L, sizeof(*x), 1);
 
 	memset(x, 0, sizeof(*x));
+	x->fd = -1;
 	snprintf(x->name, sizeof(x->name), "%s", name);
 	luaL_setmetatable(L, INDEX_MT);
 	return x;
@@ -258,56 +382,74 @@ static int spool(int fd)
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n > 0)
-			errno = ENOSPC; /* a short write sets none */
-		if (n < 0 || write(tmp, chunk, (size_t)n) != n) {
-			saved = errno;
-			close(tmp);
-			errno = saved;
-			return -2;
+		if (n > 0) {
+			ssize_t w = write(tmp, chunk, (size_t)n);
+
+			if (w == n)
+				continue;
+			if (w >= 0)
+				errno = ENOSPC; /* a short write sets none */
 		}
+		/* n < 0: read's own errno (EISDIR for a directory) stands. */
+		saved = errno;
+		close(tmp);
+		errno = saved;
+		return -2;
 	}
 	return tmp;
 }
 
-/* Map the regular file fd, or copy what else it is (a pipe) to a
- * temporary file and map that, or failing that read it whole. */
+/* Files up to this size are copied whole when opened and their descriptor
+ * closed: a dump of many small images holds no descriptors open. */
+#define LOAD_EAGER ((size_t)1 << 20)
+
+/* Take the file fd (a regular one, or what else it is, a pipe, copied to
+ * a temporary file first, or failing that read whole) as the source of
+ * the image: see struct index. The caller keeps and closes fd. */
 static int index_load(lua_State *L, struct index *x, int fd)
 {
 	struct stat st;
-	int tmp = -1, r = 0;
+	void *m;
 
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st))
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
 		errno = EISDIR; /* open() took it: read() would fail later */
 		return -1;
 	}
-	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
-		tmp = spool(fd);
-		if (tmp == -2)
+	if (S_ISREG(st.st_mode)) {
+		x->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	} else {
+		x->fd = spool(fd);
+		if (x->fd == -2)
 			return -1;
-		if (tmp < 0)
+		if (x->fd < 0)
 			return read_all(fd, L, x);
-		fd = tmp;
-		if (fstat(fd, &st))
-			r = -1;
+		if (fstat(x->fd, &st))
+			return -1;
 	}
-	x->len = r ? 0 : (size_t)st.st_size;
-	if (x->len) {
-		void *m = mmap(NULL, x->len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m == MAP_FAILED) {
-			r = -1;
-			x->len = 0;
-		} else {
-			x->data = m;
-			x->map = m;
-		}
+	if (x->fd < 0)
+		return -1;
+	x->len = (size_t)st.st_size;
+	if (schema_raw_by_filename(x->name) || x->len == 0)
+		return 0; /* raw: ranges are read when asked for */
+	m = mmap(NULL, x->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	x->map = m;
+	x->data = m;
+	x->loaded = calloc((size_t)((x->len + LOAD_CHUNK - 1) / LOAD_CHUNK), 1);
+	if (!x->loaded)
+		return -1;
+	if (x->len <= LOAD_EAGER) {
+		index_need(L, x, 0, x->len);
+		free(x->loaded);
+		x->loaded = NULL;
+		close(x->fd);
+		x->fd = -1;
 	}
-	if (tmp >= 0) {
-		int saved = errno;
-		close(tmp);
-		errno = saved;
-	}
-	return r;
+	return 0;
 }
 
 /* core.open(path | fd [, name]) -> index | nil, message, errno. An
@@ -385,11 +527,11 @@ static size_t check_entry(lua_State *L, struct index *x, int arg)
 	return (size_t)(i - 1);
 }
 
-static uint64_t entry_end(struct index *x, size_t i)
+static uint64_t entry_end(lua_State *L, struct index *x, size_t i)
 {
 	struct entry_loc loc;
 
-	lcrit_entry_at(x, i, &loc);
+	lcrit_entry_at(L, x, i, &loc);
 	return loc.start + 4 + loc.msg_len + loc.payload_len;
 }
 
@@ -406,7 +548,7 @@ static int index_decode(lua_State *L)
 	const uint8_t *msg;
 	struct crit_error err;
 
-	lcrit_entry_at(x, i, &loc);
+	lcrit_entry_at(L, x, i, &loc);
 	msg = lcrit_entry_msg(x, &loc);
 	crit_error_clear(&err);
 	err.entry = (long)i;
@@ -455,6 +597,7 @@ static int picker_next(lua_State *L)
 	struct index *x = check_index(L, lua_upvalueindex(1));
 	struct picker *pk = lua_touserdata(L, lua_upvalueindex(2));
 	size_t i = pk->next;
+	int k;
 	const ProtobufCMessageDescriptor *d;
 	struct entry_loc loc;
 	struct crit_error err;
@@ -465,7 +608,7 @@ static int picker_next(lua_State *L)
 	d = schema_entry_desc(x->h.type, i);
 	if (d != pk->d)
 		picker_resolve(L, pk, d);
-	lcrit_entry_at(x, i, &loc);
+	lcrit_entry_at(L, x, i, &loc);
 	if (loc.start - pk->dropped >= PICK_DROP) {
 		lcrit_index_drop(x, pk->dropped, loc.start);
 		pk->dropped = loc.start;
@@ -476,6 +619,15 @@ static int picker_next(lua_State *L)
 	lua_pushinteger(L, (lua_Integer)i + 1);
 	if (msg_pick(L, lcrit_entry_msg(x, &loc), loc.msg_len, pk->f, pk->n, &err))
 		return lcrit_raise(L, x->name, &err);
+	/* A required field that is not there is an error, as in decode. */
+	for (k = 0; k < pk->n; k++)
+		if (pk->f[k] && pk->f[k]->label == PROTOBUF_C_LABEL_REQUIRED &&
+		    lua_isnil(L, -pk->n + k)) {
+			err.offset = loc.start + 4; /* the message, as decode says */
+			crit_error_push_path(&err, pk->f[k]->name, -1);
+			crit_fail(&err, "missing required field");
+			return lcrit_raise(L, x->name, &err);
+		}
 	return pk->n + 1;
 }
 
@@ -521,7 +673,7 @@ static int index_raw(lua_State *L)
 	struct entry_loc loc;
 	const uint8_t *msg;
 
-	lcrit_entry_at(x, i, &loc);
+	lcrit_entry_at(L, x, i, &loc);
 	msg = lcrit_entry_msg(x, &loc);
 	lua_pushlstring(L, (const char *)msg, loc.msg_len);
 	lua_pushlstring(L, (const char *)msg + loc.msg_len, (size_t)loc.payload_len);
@@ -573,13 +725,16 @@ static int index_info(lua_State *L)
 static int index_bytes(lua_State *L)
 {
 	struct index *x = check_index(L, 1);
+	luaL_Buffer b;
 
-	lua_pushlstring(L, (const char *)x->data, x->len);
+	index_read(L, x, 0, x->len, (uint8_t *)luaL_buffinitsize(L, &b, x->len));
+	luaL_pushresultsize(&b, x->len);
 	return 1;
 }
 
-/* The byte range [off, off+len) of the image, checked against its size. */
-static const uint8_t *index_range(lua_State *L, struct index *x, int arg, size_t *len)
+/* The byte range [off, off+len) of the image, checked against its size:
+ * returns off. */
+static uint64_t index_range(lua_State *L, struct index *x, int arg, size_t *len)
 {
 	lua_Integer off = luaL_checkinteger(L, arg);
 	lua_Integer n = luaL_checkinteger(L, arg + 1);
@@ -588,7 +743,7 @@ static const uint8_t *index_range(lua_State *L, struct index *x, int arg, size_t
 	luaL_argcheck(L, n >= 0 && (uint64_t)n <= x->len - (uint64_t)off, arg + 1,
 		      "range past the end");
 	*len = (size_t)n;
-	return x->data + off;
+	return (uint64_t)off;
 }
 
 /* idx:slice(offset, len) -> those bytes of the file (0-based offset):
@@ -597,9 +752,11 @@ static int index_slice(lua_State *L)
 {
 	struct index *x = check_index(L, 1);
 	size_t len;
-	const uint8_t *p = index_range(L, x, 2, &len);
+	uint64_t off = index_range(L, x, 2, &len);
+	luaL_Buffer b;
 
-	lua_pushlstring(L, (const char *)p, len);
+	index_read(L, x, off, len, (uint8_t *)luaL_buffinitsize(L, &b, len));
+	luaL_pushresultsize(&b, len);
 	return 1;
 }
 
@@ -611,7 +768,7 @@ static int index_span(lua_State *L)
 
 	struct entry_loc loc;
 
-	lcrit_entry_at(x, i, &loc);
+	lcrit_entry_at(L, x, i, &loc);
 	lua_pushinteger(L, (lua_Integer)loc.start);
 	lua_pushinteger(L, (lua_Integer)loc.msg_len);
 	lua_pushinteger(L, (lua_Integer)loc.payload_len);
@@ -627,8 +784,8 @@ static int index_drop_range(lua_State *L)
 	struct entry_loc first;
 
 	luaL_argcheck(L, i <= j, 3, "empty range");
-	lcrit_entry_at(x, i, &first);
-	lcrit_index_drop(x, first.start, entry_end(x, j));
+	lcrit_entry_at(L, x, i, &first);
+	lcrit_index_drop(x, first.start, entry_end(L, x, j));
 	return 0;
 }
 
@@ -715,10 +872,15 @@ static int output_copy_from(lua_State *L)
 {
 	struct output *o = lcrit_check_output(L, 1);
 	struct index *x = lcrit_check_index(L, 2);
-	size_t len;
-	const uint8_t *p = index_range(L, x, 3, &len);
+	size_t len, n;
+	uint64_t off = index_range(L, x, 3, &len);
+	uint8_t chunk[64 * 1024];
 
-	buf_put(&o->buf, p, len);
+	for (; len > 0 && !o->buf.failed; off += n, len -= n) {
+		n = len < sizeof(chunk) ? len : sizeof(chunk);
+		index_read(L, x, off, n, chunk);
+		buf_put(&o->buf, chunk, n);
+	}
 	lcrit_output_check(L, o);
 	return 0;
 }
@@ -854,15 +1016,18 @@ static int core_writer(lua_State *L)
 /* Bytes [from, to) of the image into o. Into a file, a window at a time,
  * letting the image's pages behind go: writing back a huge image with one
  * edit takes little memory. */
-static void copy_bytes(struct output *o, struct index *x, uint64_t from, uint64_t to)
+static void copy_bytes(lua_State *L, struct output *o, struct index *x, uint64_t from,
+		       uint64_t to)
 {
 	if (o->buf.fd < 0) {
+		index_need(L, x, from, to);
 		buf_put(&o->buf, x->data + from, (size_t)(to - from));
 		return;
 	}
 	while (from < to && !o->buf.failed) {
 		size_t n = to - from < COPY_WINDOW ? (size_t)(to - from) : COPY_WINDOW;
 
+		index_need(L, x, from, from + n);
 		buf_put(&o->buf, x->data + from, n);
 		lcrit_index_drop(x, from, from + n);
 		from += n;
@@ -888,8 +1053,8 @@ static int writer_copy_range(lua_State *L)
 					  (int)(i + k) + 1, (int)(w->count + k) + 1, w->type->name);
 	if (w->type->layout == LAYOUT_GHOST && w->count == 0)
 		w->chunked = x->cur.chunked;
-	lcrit_entry_at(x, i, &first);
-	copy_bytes(o, x, first.start, entry_end(x, j));
+	lcrit_entry_at(L, x, i, &first);
+	copy_bytes(L, o, x, first.start, entry_end(L, x, j));
 	lcrit_output_check(L, o);
 	w->count += j - i + 1;
 	return 0;

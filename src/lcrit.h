@@ -12,16 +12,25 @@
 #define INDEX_MT "crit.Index"
 #define OUTPUT_MT "crit.Output"
 
-/* An indexed image: its bytes (mapped, or a pinned Lua string in user
- * value 1) and where every INDEX_STRIDE-th entry starts; the entries in
- * between are found by hopping over sizes. A million-entry pagemap needs
- * 0.5 MB of index, not 12 MB. */
+/* An indexed image: its bytes and where every INDEX_STRIDE-th entry
+ * starts; the entries in between are found by hopping over sizes. A
+ * million-entry pagemap needs 0.5 MB of index, not 12 MB.
+ *
+ * The bytes are the process's own: never a mapping of the file, which
+ * another process may truncate (SIGBUS) or rewrite (sizes that no longer
+ * hold) while the image is open. A file is copied into an anonymous
+ * mapping a LOAD_CHUNK at a time, as entries are wanted, read with pread
+ * from the descriptor kept open; chunks behind a pass are let go and read
+ * again if touched. A raw image (pages-N.img) is not copied: its ranges
+ * are read when asked for. A file that shrank is an error naming it. */
 #define INDEX_STRIDE 16
 struct index {
-	const uint8_t *data;
-	size_t len;
-	void *map;	/* the mapping to unmap, or NULL */
-	int view;	/* data lies in another object's mapping (an archive member) */
+	const uint8_t *data;	/* the copy (NULL: a raw image read with pread) */
+	size_t len;		/* the file's size when it was opened */
+	void *map;		/* the anonymous mapping to unmap, or NULL */
+	int fd;			/* the file, read on demand; -1 once all is read */
+	uint8_t *loaded;	/* loaded[k]: chunk k of map holds the file's bytes */
+	int view;		/* data lies in another object's mapping (an archive member) */
 	struct image_header h;
 	size_t count;		/* entries indexed so far */
 	uint64_t *mark;		/* mark[k]: start of entry k * INDEX_STRIDE */
@@ -60,8 +69,13 @@ int lcrit_index_upto(lua_State *L, struct index *x, size_t i);
  * string): a pass over a huge image then takes constant memory. They are
  * read again from the page cache if touched. */
 void lcrit_index_drop(struct index *x, uint64_t from, uint64_t to);
-/* Where entry i (0-based, already indexed) lies. */
-void lcrit_entry_at(struct index *x, size_t i, struct entry_loc *loc);
+/* Where entry i (0-based, already indexed) lies, its bytes read in.
+ * Checked again, not trusted: raises if the file changed so that the
+ * entry no longer lies where indexing found it. */
+void lcrit_entry_at(lua_State *L, struct index *x, size_t i, struct entry_loc *loc);
+/* Make bytes [from, to) of the image readable in x->data (image_cursor.need,
+ * ctx an index): -1 with err set if the file no longer has them. */
+int lcrit_index_need(void *ctx, uint64_t from, uint64_t to, struct crit_error *err);
 /* Its message (loc->msg_len bytes), followed by its payload. */
 const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *loc);
 

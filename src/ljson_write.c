@@ -41,7 +41,6 @@ static struct index *check_image(lua_State *L, int arg)
 {
 	struct index *x = lcrit_check_index(L, arg);
 
-	luaL_argcheck(L, x->data || x->len == 0, arg, "image is closed");
 	if (x->h.type->layout == LAYOUT_RAW) {
 		lua_pushfstring(L, "%s: %s", x->name, JSON_WRITE_RAW_MSG);
 		lua_error(L);
@@ -62,6 +61,11 @@ static void drop_consumed(void *ctx, uint64_t offset)
 	c->from = offset;
 }
 
+static int need_bytes(void *ctx, uint64_t from, uint64_t to, struct crit_error *err)
+{
+	return lcrit_index_need(((struct consumed *)ctx)->x, from, to, err);
+}
+
 /* core.json_write(index, output, opts) -> entries, unknown fields skipped.
  * The image is read once, front to back: its pages are let go behind the
  * writer, so that memory stays flat however large the image. */
@@ -76,6 +80,7 @@ int lcrit_json_write(lua_State *L)
 
 	check_opts(L, 3, &opts);
 	opts.consumed = drop_consumed;
+	opts.need = need_bytes;
 	opts.ctx = &done;
 	crit_error_clear(&err);
 	if (json_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err)) {
@@ -123,7 +128,7 @@ int lcrit_json_entry(lua_State *L)
 	check_opts(L, 3, &opts);
 	luaL_argcheck(L, i >= 1 && lcrit_index_upto(L, x, (size_t)(i - 1)), 2,
 		      "entry index out of range");
-	lcrit_entry_at(x, (size_t)(i - 1), &loc);
+	lcrit_entry_at(L, x, (size_t)(i - 1), &loc);
 	b = new_scratch(L);
 	crit_error_clear(&err);
 	if (json_write_entry(b, &x->h, x->data, (size_t)(i - 1), x->cur.chunked, &loc, &opts, &st,
@@ -141,7 +146,7 @@ int lcrit_text_write(lua_State *L)
 {
 	struct index *x = check_image(L, 1);
 	struct output *o = lcrit_check_output(L, 2);
-	struct text_write_opts opts = { 0, drop_consumed, NULL };
+	struct text_write_opts opts = { .consumed = drop_consumed, .need = need_bytes };
 	struct text_write_stats st;
 	struct crit_error err;
 	struct consumed done = { x, 0 };

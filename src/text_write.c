@@ -490,6 +490,8 @@ int text_write_image(struct buf *out, const struct image_header *h, const uint8_
 		return crit_fail(err, "a raw image has no entries to write as text");
 	write_header(&w, h, data);
 	image_cursor_init(&c, h, data, len);
+	c.need = o->need;
+	c.need_ctx = o->ctx;
 	while ((r = image_cursor_next(&c, &loc, err)) > 0) {
 		if (write_entry(&w, h, data, c.index - 1, &loc))
 			return -1;

@@ -25,6 +25,8 @@ struct text_write_opts {
 	/* As json_write_opts.consumed: the offset below which the writer
 	 * reads nothing more, so that a mapped file's pages can go. */
 	void (*consumed)(void *ctx, uint64_t offset);
+	/* When not NULL, asked for bytes before they are read (image_cursor.need). */
+	int (*need)(void *ctx, uint64_t from, uint64_t to, struct crit_error *err);
 	void *ctx;
 };
 
