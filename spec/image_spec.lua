@@ -210,6 +210,11 @@ describe("an image", function()
     assert.has_error(function() require("crit.core").json_write(idx, require("crit.core").output()) end)
   end)
 
+  it("write(nil) raises rather than returning the bytes", function()
+    local img = assert(crit.open(S.fixture("/sleep/pstree%.img$")))
+    assert.has_error(function() img:write(nil) end, "write: a path expected, got nil (encode() gives the bytes)")
+  end)
+
   it("returns nil, message, errno for a missing file", function()
     local img, msg, errno = crit.open("/nonexistent/core-1.img")
     assert.is_nil(img)

@@ -50,11 +50,33 @@ static void dir_of(const char *path, char *out, size_t size)
 		snprintf(out, size, "%.*s", (int)(slash - path), path);
 }
 
-int atomic_open(struct atomic_file *a, const char *path)
+/* The new file's mode and owner, set before a byte of it is written:
+ * those of the file it replaces, or `mode` for a new one. The owner is
+ * set first (chown clears set-id bits); a caller who may not give the
+ * file away still keeps the mode, never a wider one. */
+static int take_attributes(int fd, const char *like, mode_t mode)
+{
+	struct stat st;
+	mode_t mask;
+
+	if (stat(like, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (fchown(fd, st.st_uid, st.st_gid) && errno != EPERM)
+			return -1;
+		return fchmod(fd, st.st_mode & 07777);
+	}
+	if (!mode) {
+		mask = umask(0);
+		umask(mask);
+		mode = 0666 & ~mask;
+	}
+	return fchmod(fd, mode);
+}
+
+int atomic_open(struct atomic_file *a, const char *path, const char *like, mode_t mode)
 {
 	char dir[4096];
 	struct stat st;
-	mode_t mask;
+	int err;
 
 	atomic_init(a);
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
@@ -68,22 +90,24 @@ int atomic_open(struct atomic_file *a, const char *path)
 	}
 	snprintf(a->dest, sizeof(a->dest), "%s", path);
 	dir_of(path, dir, sizeof(dir));
-	a->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	a->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (a->fd >= 0) {
 		a->unnamed = 1;
-		return 0;
+	} else {
+		if (temp_name(a))
+			return -1;
+		a->fd = mkostemp(a->tmp, O_CLOEXEC); /* 0600 */
+		if (a->fd < 0) {
+			a->tmp[0] = 0;
+			return -1;
+		}
 	}
-	if (temp_name(a))
-		return -1;
-	a->fd = mkostemp(a->tmp, O_CLOEXEC);
-	if (a->fd < 0) {
-		a->tmp[0] = 0;
+	if (take_attributes(a->fd, like ? like : path, mode)) {
+		err = errno;
+		atomic_abort(a);
+		errno = err;
 		return -1;
 	}
-	/* mkstemp makes 0600; an image is as readable as any new file. */
-	mask = umask(0);
-	umask(mask);
-	fchmod(a->fd, 0666 & ~mask);
 	return 0;
 }
 

@@ -4,7 +4,11 @@
  * Until commit the target is untouched; a process killed while writing
  * leaves at most an unnamed inode, which the kernel frees. A target that
  * exists and is not a regular file (/dev/null, a FIFO, a terminal) is
- * written in place: it cannot be replaced, and must not be. */
+ * written in place: it cannot be replaced, and must not be.
+ * The new file takes the mode and owner of the file it replaces (or of
+ * `like`, the file it stands for, e.g. when staged elsewhere) from its
+ * creation on; a file that replaces none gets `mode` (0: 0666 less the
+ * umask): 0600 for one holding process memory, as the kernel makes cores. */
 #ifndef CRIT_ATOMIC_H
 #define CRIT_ATOMIC_H
 
@@ -17,7 +21,10 @@ struct atomic_file {
 };
 
 void atomic_init(struct atomic_file *a);
-int atomic_open(struct atomic_file *a, const char *path);  /* 0, or -1 with errno */
+#include <sys/types.h>
+
+/* 0, or -1 with errno. `like` may be NULL (path itself). */
+int atomic_open(struct atomic_file *a, const char *path, const char *like, mode_t mode);
 int atomic_commit(struct atomic_file *a);		  /* -1 with errno */
 void atomic_abort(struct atomic_file *a);		  /* close and remove; idempotent */
 

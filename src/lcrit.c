@@ -819,13 +819,15 @@ void lcrit_output_check(lua_State *L, struct output *o)
 		lcrit_fail(L, "%s: %s", o->name, strerror(o->buf.saved_errno));
 }
 
-/* core.output([path | file]) -> output. No argument: memory. A path: a
- * new file that replaces path on finish. A Lua file (io.stdout): its fd. */
+/* core.output([path | file [, {like=, private=}]]) -> output. No argument:
+ * memory. A path: a new file that replaces path on finish, with the mode
+ * and owner of path (or of `like`) if it exists, else 0600 if private
+ * (process memory), 0666 less the umask if not. A Lua file: its fd. */
 static int core_output(lua_State *L)
 {
 	struct output *o;
 
-	lua_settop(L, 1);
+	lua_settop(L, 2);
 	o = lua_newuserdatauv(L, sizeof(*o), 1);
 
 	memset(o, 0, sizeof(*o));
@@ -834,10 +836,23 @@ static int core_output(lua_State *L)
 	luaL_setmetatable(L, OUTPUT_MT);
 	if (lua_type(L, 1) == LUA_TSTRING) {
 		const char *path = lua_tostring(L, 1);
+		const char *like = NULL;
+		mode_t mode = 0;
+
+		if (!lua_isnoneornil(L, 2)) {
+			luaL_checktype(L, 2, LUA_TTABLE);
+			lua_getfield(L, 2, "like");
+			like = lua_tostring(L, -1); /* stays on the stack */
+			lua_getfield(L, 2, "private");
+			/* Process memory: for its owner alone, as the kernel makes cores. */
+			mode = lua_toboolean(L, -1) ? 0600 : 0;
+			lua_pop(L, 1);
+		}
 		snprintf(o->name, sizeof(o->name), "%s", path);
-		if (atomic_open(&o->af, path))
+		if (atomic_open(&o->af, path, like, mode))
 			return lcrit_fail(L, "%s: cannot create a temporary file: %s", path,
 					  strerror(errno));
+		lua_settop(L, 3);
 		o->buf.fd = o->af.fd;
 	} else if (!lua_isnoneornil(L, 1)) {
 		luaL_Stream *f = luaL_checkudata(L, 1, LUA_FILEHANDLE);

@@ -443,7 +443,7 @@ function coredump.write(d, pid, path, opts)
   opts = opts or {}
   local plan, err, why = coredump.plan(d, pid, opts)
   if not plan then return nil, err, why end
-  local out <close> = core.output(path)
+  local out <close> = core.output(path, { private = true })
   out:write(plan.head)
   local done, report = #plan.head, opts.progress
   local progress = report and function(n) done = done + n; report(done, plan.total) end

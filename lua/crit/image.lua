@@ -351,10 +351,15 @@ function Image:encode()
 end
 
 --- Write the image to path atomically: a temporary file in the same
---- directory, fsync, rename. On any error the old file is untouched.
-function Image:write(path)
+--- directory, fsync, rename. On any error the old file is untouched. The
+--- file keeps the mode and owner of the one it replaces (or of opts.like,
+--- the file it stands for); a new raw image (process memory) is 0600.
+function Image:write(path, opts)
   local s = open_state(self)
-  local out <close> = core.output(path)
+  if type(path) ~= "string" then
+    error("write: a path expected, got " .. type(path) .. " (encode() gives the bytes)", 2)
+  end
+  local out <close> = core.output(path, { like = opts and opts.like, private = s.raw })
   if s.raw then
     out:copy_from(s.index, 0, s.size)
   else

@@ -219,10 +219,10 @@ end
 
 -- Write a raw image with its patches applied, copying the rest straight
 -- from the mapped original.
-local function write_patched(img, patches, path)
+local function write_patched(img, patches, path, like)
   table_sort(patches, function(a, b) return a.offset < b.offset end)
   local size = img:file_size()
-  local out <close> = core.output(path)
+  local out <close> = core.output(path, { like = like, private = img.raw_image })
   local pos = 0
   for _, p in ipairs(patches) do
     if p.offset < pos then error("patch: overlapping patches of the same bytes", 0) end
@@ -293,10 +293,10 @@ local function plan(d)
     if not img then
       actions[file] = "remove"
     elseif change.patches then
-      actions[file] = function(path) write_patched(img, change.patches, path) end
+      actions[file] = function(path, like) write_patched(img, change.patches, path, like) end
     else
-      actions[file] = function(path)
-        local ok, err = pcall(img.write, img, path)
+      actions[file] = function(path, like)
+        local ok, err = pcall(img.write, img, path, { like = like })
         if ok then return end
         -- name the image, not the temporary file it was going to
         local at, stop = tostring(err):find(path, 1, true)
@@ -330,7 +330,7 @@ local function populate(src, out, actions, opts)
     local from, to, action = src .. "/" .. f, out .. "/" .. f, actions[f]
     local attr = lfs.symlinkattributes(from)
     if type(action) == "function" then
-      action(to)
+      action(to, from)
     elseif action ~= "remove" then
       if attr.mode == "link" then
         local ok, e = lfs.link(attr.target, to, true)
@@ -376,7 +376,7 @@ function transform.in_place(src, actions)
   local staged, ok, err = {}, true, nil
   for f, action in pairs(actions) do
     if type(action) == "function" then
-      ok, err = pcall(action, stage .. "/" .. f)
+      ok, err = pcall(action, stage .. "/" .. f, src .. "/" .. f)
       if not ok then break end
       staged[#staged + 1] = f
     end
