@@ -50,6 +50,27 @@ Environment:
 
 Run 'crit.lua <command> --help' for the options of a command.]]
 
+local HelpWanted = {} -- raised by -h: the help is written, and checked, by main
+
+-- Write text to stdout and flush it: EXIT_OK, or EXIT_ERROR with the
+-- message on stderr (a full disk, /dev/full, a closed pipe).
+local function emit(text)
+  local ok, err = io_stdout:write(text)
+  if ok then ok, err = io_stdout:flush() end
+  if ok then return EXIT_OK end
+  io_stderr:write(cli.PROG, ": stdout: ", tostring(err), "\n")
+  return EXIT_ERROR
+end
+
+-- -h, --help on a parser: raise, so that main writes the help and checks it.
+local function checked_help(p)
+  p:add_help({ action = function() error(setmetatable({ parser = p }, HelpWanted), 0) end })
+  -- first among the options again, where argparse puts it
+  local options = p._options
+  table.insert(options, 1, table.remove(options, p._help_option_idx))
+  p._help_option_idx = 1
+end
+
 -- build_parser(only): the parser with every command, or with the one
 -- named `only`: loading all the command modules and building their
 -- parsers is most of the start-up time of a short command.
@@ -62,9 +83,8 @@ local function build_parser(only)
   parser:flag("--version")
     :description("Print the version and exit.")
     :action(function()
-      io_stdout:write(("%s (lua-crit) %s, compatible with crit %s\n"):format(cli.PROG,
-        cli.VERSION, cli.CRIT_VERSION))
-      os_exit(EXIT_OK, true)
+      os_exit(emit(("%s (lua-crit) %s, compatible with crit %s\n"):format(cli.PROG,
+        cli.VERSION, cli.CRIT_VERSION)), true)
     end)
   -- Usage errors: usage on stderr, then the error, then exit status 2
   -- (argparse itself would exit 1, which we keep for runtime errors).
@@ -72,6 +92,8 @@ local function build_parser(only)
   for _, name in ipairs(cli.COMMANDS) do
     if not only or name == only then require("crit.cmd." .. name).add_to_parser(parser) end
   end
+  checked_help(parser)
+  for _, c in ipairs(parser._commands) do checked_help(c) end
   return parser
 end
 
@@ -125,6 +147,7 @@ function cli.main(argv)
   local ok, args = pcall(parser.parse, parser, args_list)
   if not ok then
     if usage.is(args) then return usage_error(args) end
+    if getmetatable(args) == HelpWanted then return emit(args.parser:get_help() .. "\n") end
     io_stderr:write(cli.PROG, ": ", error_line(args), "\n")
     return EXIT_ERROR
   end
@@ -138,6 +161,8 @@ function cli.main(argv)
     io_stderr:write(cli.PROG, ": ", error_line(msg or "failed"), "\n")
     return EXIT_ERROR
   end
+  -- Whatever the command wrote must have reached stdout.
+  if emit("") ~= EXIT_OK then return EXIT_ERROR end
   -- A command may end with its own status (diff: 1 when the dumps differ).
   if math.type(result) == "integer" then return result end
   return EXIT_OK

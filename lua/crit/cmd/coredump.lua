@@ -3,8 +3,9 @@
 local coredump = require "crit.coredump"
 local dir = require "crit.dir"
 local usage = require "crit.cmd.usage"
+local stdio = require "crit.cmd.stdio"
 
-local io_stdout, io_stderr = io.stdout, io.stderr
+local io_stderr = io.stderr
 local string_format, tonumber, ipairs = string.format, tonumber, ipairs
 local os_execute = os.execute
 
@@ -89,7 +90,7 @@ local function dump_one(d, pid, outdir, args, tty)
     if why == "zombie" then warn("skipping " .. plan); return true end
     return nil, plan
   end
-  io_stdout:write(string_format("%s: %d thread%s, %d segments, %d bytes\n", path,
+  stdio.write_stdout(string_format("%s: %d thread%s, %d segments, %d bytes\n", path,
     #plan.threads, #plan.threads == 1 and "" or "s", #plan.segs, plan.total))
   return true
 end

@@ -5,8 +5,9 @@ local dir = require "crit.dir"
 local memory = require "crit.memory"
 local hexdump = require "crit.hexdump"
 local usage = require "crit.cmd.usage"
+local stdio = require "crit.cmd.stdio"
 
-local io_stdout, io_stderr = io.stdout, io.stderr
+local io_stderr = io.stderr
 local string_format, string_rep = string.format, string.rep
 local ipairs, tonumber = ipairs, tonumber
 
@@ -114,7 +115,7 @@ function mem.add_to_parser(parser)
   return cmd
 end
 
-local function write(s) io_stdout:write(s) end
+local write = stdio.write_stdout
 
 local function hole_note(h)
   return string_format("%012x-%012x not in the dump (%s)", h.addr, h.addr + h.len, h.why)
