@@ -34,7 +34,7 @@ local check = {}
 check.BUILTIN = {
   "inventory", "decode", "payloads", "tree", "tasks", "ids", "cgroups", "mounts", "seccomp", "fds", "files",
   "locks", "pipes", "sockets", "tcp", "vmas", "pagemap", "pages", "shmem", "parent",
-  "headers", "epoll", "external", "options",
+  "headers", "epoll", "external", "options", "interrupted",
 }
 
 check.SEVERITIES = { error = true, warning = true, provided = true }

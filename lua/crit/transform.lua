@@ -20,7 +20,9 @@ local lfs = require "lfs"
 local ipairs, pairs, type, error, tostring, setmetatable, getmetatable, pcall, rawequal =
   ipairs, pairs, type, error, tostring, setmetatable, getmetatable, pcall, rawequal
 local string_format, table_sort = string.format, table.sort
-local os_rename, os_remove, os_execute, os_time = os.rename, os.remove, os.execute, os.time
+local os_rename, os_remove, os_execute, os_time, os_getenv =
+  os.rename, os.remove, os.execute, os.time, os.getenv
+local io_open, tonumber = io.open, tonumber
 
 local transform = {}
 
@@ -69,11 +71,37 @@ local function remove_tree(path)
 end
 transform.remove_tree = remove_tree
 
+---------------------------------------------------------------------------
+-- What a run killed part-way leaves: its temporary directories carry the
+-- pid of the process that made them, so that the next run tells a
+-- leftover (its process is gone) from another run's work in progress.
+
+local function my_pid()
+  local f = io_open("/proc/self/stat", "rb")
+  local pid = f and tonumber(f:read("a"):match("^(%d+)"))
+  if f then f:close() end
+  return pid or 0
+end
+
+local function alive(pid)
+  return lfs.attributes("/proc/" .. pid, "mode") == "directory"
+end
+
+-- Failpoint for the kill test (spec/killed_transform_spec.lua): with
+-- CRIT_TEST_KILL_STEP=N the process kills itself with SIGKILL at the N-th
+-- step of a commit, so that every point between two renames is tried.
+local steps = 0
+local function step()
+  steps = steps + 1
+  local at = os_getenv("CRIT_TEST_KILL_STEP")
+  if at and tonumber(at) == steps then os_execute("kill -9 " .. my_pid()) end
+end
+
 -- A new directory next to `near` (same filesystem: renames and hard links work).
 local function temp_dir(near)
   local base = near:gsub("/+$", "")
   for i = 1, 100 do
-    local path = string_format("%s.crit-tmp-%d-%d", base, os_time(), i)
+    local path = string_format("%s.crit-tmp-%d-%d-%d", base, my_pid(), os_time(), i)
     if lfs.mkdir(path) then return path end
   end
   error("cannot create a temporary directory next to " .. near, 0)
@@ -363,36 +391,125 @@ function transform.to_dir(src, out, actions, opts)
   end
 end
 
---- in_place(src, actions): every changed image is written to a staging
---- directory inside src first; only when all are written are they renamed
---- over the originals (each rename is atomic), then removed images go.
+-- In place, a dump is replaced as a whole or not at all, whenever the
+-- process is killed: every changed image is written into a staging
+-- directory inside it (.crit-transform-PID-TIME-I), then a journal there
+-- (JOURNAL, written atomically: the commit point) lists what to rename
+-- and remove; then the renames and removals are made, and the journal and
+-- the stage go. A stage without a journal is an aborted run: removed, the
+-- dump is as it was. A stage with one is a commit that was cut short: the
+-- next run (transform.recover) makes the renames and removals left.
+local STAGE_PATTERN = "^%.crit%-transform%-(%d+)%-%d+%-%d+$"
+local JOURNAL = "JOURNAL"
+
+local function read_journal(stage)
+  local f = io_open(stage .. "/" .. JOURNAL, "rb")
+  if not f then return nil end
+  local ops = {}
+  for line in f:lines() do
+    local op, name = line:match("^(%a+) (.+)$")
+    if op then ops[#ops + 1] = { op = op, name = name } end
+  end
+  f:close()
+  return ops
+end
+
+-- Carry out a journal: idempotent, so a run killed while doing it is
+-- finished by the next one.
+local function apply_journal(src, stage, ops)
+  for _, o in ipairs(ops) do
+    local from, to = stage .. "/" .. o.name, src .. "/" .. o.name
+    if o.op == "rename" and lfs.symlinkattributes(from) then
+      local done, err = os_rename(from, to)
+      if not done then error("in-place commit of " .. o.name .. ": " .. tostring(err), 0) end
+    elseif o.op == "remove" then
+      os_remove(to)
+    end
+    step()
+  end
+  os_remove(stage .. "/" .. JOURNAL)
+  step()
+  remove_tree(stage)
+end
+
+--- interrupted(src) -> list of { stage =, journal = ops or nil, pid = }:
+--- the staging directories of in-place runs in src whose process is gone.
+--- With a journal, the dump is mixed until the next run finishes it.
+function transform.interrupted(src)
+  local out = {}
+  for _, f in ipairs(list_dir(src)) do
+    local pid = f:match(STAGE_PATTERN)
+    if pid and not alive(pid) then
+      local stage = src .. "/" .. f
+      out[#out + 1] = { stage = stage, journal = read_journal(stage), pid = tonumber(pid) }
+    end
+  end
+  return out
+end
+
+-- The temporary directories beside path (path.crit-tmp-PID-...) of -o and
+-- --dry-run runs whose process is gone: they never replaced anything.
+local function clean_beside(path)
+  local parent, base = path:match("^(.*)/([^/]+)$")
+  if not parent then parent, base = ".", path end
+  if parent == "" then parent = "/" end
+  local prefix = base .. ".crit-tmp-"
+  for _, f in ipairs(list_dir(parent)) do
+    local pid = f:sub(1, #prefix) == prefix and f:sub(#prefix + 1):match("^(%d+)%-%d+%-%d+")
+    if pid and not alive(pid) then remove_tree(parent .. "/" .. f) end
+  end
+end
+
+--- recover(src [, out]) -> number of interrupted runs finished or undone:
+--- what runs killed part-way left in src (in place) and beside src and
+--- out (-o, --dry-run). Every run starts with it.
+function transform.recover(src, out)
+  local n = 0
+  for _, it in ipairs(transform.interrupted(src)) do
+    if it.journal then apply_journal(src, it.stage, it.journal) else remove_tree(it.stage) end
+    n = n + 1
+  end
+  clean_beside(src)
+  if out then clean_beside((out:gsub("/+$", ""))) end
+  return n
+end
+
+--- in_place(src, actions): see above.
 function transform.in_place(src, actions)
   local stage
   for i = 1, 100 do
-    local path = string_format("%s/.crit-transform-%d-%d", src, os_time(), i)
+    local path = string_format("%s/.crit-transform-%d-%d-%d", src, my_pid(), os_time(), i)
     if lfs.mkdir(path) then stage = path break end
   end
   if not stage then error("cannot create a staging directory in " .. src, 0) end
-  local staged, ok, err = {}, true, nil
-  for f, action in pairs(actions) do
+  local names = {}
+  for f in pairs(actions) do names[#names + 1] = f end
+  table_sort(names)
+  local ops, ok, err = {}, true, nil
+  for _, f in ipairs(names) do
+    local action = actions[f]
     if type(action) == "function" then
       ok, err = pcall(action, stage .. "/" .. f, src .. "/" .. f)
       if not ok then break end
-      staged[#staged + 1] = f
+      ops[#ops + 1] = "rename " .. f
+      step()
+    elseif action == "remove" then
+      ops[#ops + 1] = "remove " .. f
     end
+  end
+  if ok then
+    ok, err = pcall(function()
+      local journal <close> = core.output(stage .. "/" .. JOURNAL)
+      journal:write(table.concat(ops, "\n") .. "\n")
+      journal:finish()
+    end)
   end
   if not ok then
     remove_tree(stage)
     error(err, 0)
   end
-  for _, f in ipairs(staged) do
-    local done, rerr = os_rename(stage .. "/" .. f, src .. "/" .. f)
-    if not done then error("in-place commit interrupted at " .. f .. ": " .. tostring(rerr), 0) end
-  end
-  lfs.rmdir(stage)
-  for f, action in pairs(actions) do
-    if action == "remove" then os_remove(src .. "/" .. f) end
-  end
+  step()
+  apply_journal(src, stage, read_journal(stage))
 end
 
 ---------------------------------------------------------------------------
@@ -484,6 +601,7 @@ end
 --- replaces anything only once all of them are written.
 function transform.dir(src, fn, args, opts)
   local ok, result = pcall(function()
+    transform.recover((src:gsub("(.)/+$", "%1")), opts.out)
     local d, planned = transform.run(src, fn, args)
     local path = d.path:gsub("(.)/+$", "%1")
     if transform.from_archive(d) then

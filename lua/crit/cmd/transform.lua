@@ -181,6 +181,8 @@ function M.command(args)
   local fn, err = transform.load_script(args.script)
   if not fn then return nil, err end
   if args.dir == "-" then return stream(transform, fn, args.args) end
+  -- what a run killed part-way left: finished, or undone
+  transform.recover((args.dir:gsub("(.)/+$", "%1")), args.output)
   local d, actions = transform.run(args.dir, fn, args.args)
   local src = d.path:gsub("/+$", "")
   local from_archive = transform.from_archive(d)
