@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -462,8 +463,13 @@ static int core_open(lua_State *L)
 	struct index *x;
 	int fd, saved;
 
-	if (given)
-		fd = fcntl((int)luaL_checkinteger(L, 1), F_DUPFD_CLOEXEC, 3);
+	if (given) {
+		lua_Integer n = luaL_checkinteger(L, 1);
+
+		/* A cast would make 2^40 fd 0: read stdin without a word. */
+		luaL_argcheck(L, n >= 0 && n <= INT_MAX, 1, "not a file descriptor");
+		fd = fcntl((int)n, F_DUPFD_CLOEXEC, 3);
+	}
 	else
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -280,10 +280,37 @@ static int decode_field(struct decoder *dc, int t, const ProtobufCFieldDescripto
 	return 0;
 }
 
+/* Every required field is there: a table without one could not be
+ * written back, and every reader of it would trip over the nil (an
+ * image's JSON, like crit's, shows the message as it is instead). */
+static int check_required(struct decoder *dc, int t, const ProtobufCMessageDescriptor *d,
+			  const uint8_t *at)
+{
+	lua_State *L = dc->L;
+	unsigned i;
+
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		int missing;
+
+		if (f->label != PROTOBUF_C_LABEL_REQUIRED)
+			continue;
+		missing = lua_getfield(L, t, f->name) == LUA_TNIL;
+		lua_pop(L, 1);
+		if (missing) {
+			decode_fail(dc, at, "%s", "missing required field");
+			crit_error_push_path(dc->err, f->name, -1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Decode into the table on top of the stack. */
 static int decode_fields(struct decoder *dc, const ProtobufCMessageDescriptor *d,
 			 const uint8_t *p, size_t len, int depth)
 {
+	const uint8_t *start = p;
 	lua_State *L = dc->L;
 	const uint8_t *end = p + len;
 	int t = lua_gettop(L), keys = t + 1;
@@ -320,7 +347,7 @@ static int decode_fields(struct decoder *dc, const ProtobufCMessageDescriptor *d
 		p += n;
 	}
 	lua_settop(L, t);
-	return 0;
+	return check_required(dc, t, d, start);
 }
 
 /* Empty table t for the next entry (assigning nil during a traversal is
@@ -641,6 +668,32 @@ static int encode_value(struct encoder *ec, int i, const ProtobufCFieldDescripto
 	}
 }
 
+/* A list has the keys 1..n and no other: {[1]=1, [3]=3} or {a=1} would
+ * otherwise be written as {1} or {}, losing data without a word. */
+static int check_list_keys(struct encoder *ec, int arr, size_t n)
+{
+	lua_State *L = ec->L;
+	char key[64];
+
+	lua_pushnil(L);
+	while (lua_next(L, arr)) {
+		lua_pop(L, 1);
+		if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
+		    (lua_Unsigned)lua_tointeger(L, -1) <= n)
+			continue;
+		if (lua_isinteger(L, -1))
+			snprintf(key, sizeof(key), "%lld", (long long)lua_tointeger(L, -1));
+		else if (lua_type(L, -1) == LUA_TSTRING)
+			snprintf(key, sizeof(key), "\"%.40s\"", lua_tostring(L, -1));
+		else
+			snprintf(key, sizeof(key), "of type %s", luaL_typename(L, -1));
+		lua_pop(L, 1);
+		return crit_fail(ec->err, "repeated field needs a list with the keys 1..%zu only, not key %s",
+				 n, key);
+	}
+	return 0;
+}
+
 static int encode_repeated(struct encoder *ec, int arr, const ProtobufCFieldDescriptor *f,
 			   int depth)
 {
@@ -651,6 +704,8 @@ static int encode_repeated(struct encoder *ec, int arr, const ProtobufCFieldDesc
 	if (!lua_istable(L, arr))
 		return crit_fail(ec->err, "repeated field needs an array, got %s", lua_kind(L, arr));
 	n = lua_rawlen(L, arr);
+	if (check_list_keys(ec, arr, n))
+		return -1;
 	if (packed && n) {
 		wire_put_key(ec->out, f->id, WIRE_LEN);
 		mark = ec->out->len;

@@ -130,12 +130,13 @@ local function debugging()
 end
 
 -- The one line an error becomes, or with CRIT_DEBUG the traceback too.
--- luaL_error in the core prefixes the Lua line that called it: the user
--- wants the message, which names the file.
+-- luaL_error in the core prefixes the line of our own module that called
+-- it: the user wants the message, which names the file. A user script's
+-- own file and line ("t.lua:3: boom") stay: they say where its error is.
 local function error_line(err)
   if type(err) ~= "string" then err = tostring(err) end
   if debugging() then return debug_traceback(err, 2) end
-  err = err:gsub("^[^\n]-%.lua:%d+: ", "", 1)
+  err = err:gsub("^[^\n:]-crit/[%w_/]+%.lua:%d+: ", "", 1):gsub("^[^\n:]-crit%.lua:%d+: ", "", 1)
   return (err:gsub("\n+$", ""):gsub("\n", " "))
 end
 

@@ -140,9 +140,18 @@ mt.__tostring = function(self)
 end
 
 --- Append an entry table at the end.
+-- A raw image (pages-N.img) is bytes, not entries: adding one would be
+-- dropped when it is written.
+local function check_not_raw(s, what)
+  if s.raw then
+    error(what .. ": " .. tostring(s.path or s.magic) .. " is a raw image: it has bytes, not entries", 3)
+  end
+end
+
 function Image:append(entry)
   check_entry(entry, "append")
   local s = open_state(self)
+  check_not_raw(s, "append")
   s.n = size(s) + 1
   s.slots[s.n] = entry
   s.dirty = true
@@ -157,6 +166,7 @@ function Image:insert(pos, entry)
     error("insert: position out of range", 2)
   end
   check_entry(entry, "insert")
+  check_not_raw(s, "insert")
   materialize(s)
   table_insert(s.slots, pos, entry)
   s.n = s.n + 1
