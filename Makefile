@@ -83,7 +83,7 @@ DEBS = build-essential lua5.4 liblua5.4-dev libprotobuf-c-dev protobuf-c-compile
 DEBS_RECOMMENDS = podman runc
 
 .PHONY: all test test-restore test-asan test-valgrind clean distclean install setup demo fuzz fuzz-run \
-        bench criu lint man completion doc dist werror
+        bench criu lint man completion doc dist werror dumpfuzz
 all: $(MODULE)
 
 $(MODULE): $(BIND_O) $(CORE_O) $(PB_O)
@@ -137,6 +137,16 @@ SHARED        ?= ../shared
 CRIU_VERSIONS ?= 4.2 4.1.1
 criu:
 	tools/build-criu.sh $(SHARED) $(BUILD) $(CRIU_VERSIONS)
+
+# The dump fuzzer (tools/dumpfuzz.lua): DUMPFUZZ_DUMPS copies of the fixture
+# dumps, one field of one image mutated in each, every command that reads a
+# directory run on it; findings are appended to build/dumpfuzz-found.lua
+# (move them to spec/fixtures/dumpfuzz-cases.lua once fixed).
+DUMPFUZZ_DUMPS ?= 100
+DUMPFUZZ_SEED  ?= $(shell date +%s)
+dumpfuzz: $(MODULE)
+	$(LUA) tools/dumpfuzz.lua --seed $(DUMPFUZZ_SEED) --dumps $(DUMPFUZZ_DUMPS) \
+	  --keep $(BUILD)/dumpfuzz-found.lua $(sort $(wildcard spec/fixtures/corpus/*/))
 
 # The module built apart with every warning an error, -Wconversion included
 # (the generated protobuf-c code is left out: it is not ours).
