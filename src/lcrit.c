@@ -1,6 +1,7 @@
 /* crit.core: the Lua binding of the image codec. Images are indexed, not
  * decoded, on open; an entry becomes a Lua table only when asked for, and
  * a table goes back to protobuf wire format only when it is written. */
+#define _GNU_SOURCE /* SEEK_DATA */
 #include "lcrit.h"
 
 #include <errno.h>
@@ -887,6 +888,32 @@ static int output_write(lua_State *L)
 	return 0;
 }
 
+/* Whether out may seek over zeros, leaving a hole: a file of its own
+ * (core.output(path)), not a FIFO or a device written in place. */
+static int output_can_skip(const struct output *o)
+{
+	return o->af.fd >= 0 && o->buf.fd == o->af.fd && !o->af.direct;
+}
+
+/* The bytes of a hole in a raw image's file at off (at most len; 0 if
+ * data is there): copied, a hole stays a hole and costs no reading. */
+static size_t hole_at(const struct index *x, uint64_t off, size_t len)
+{
+	off_t data;
+
+	if (x->data || x->fd < 0)
+		return 0;
+	data = lseek(x->fd, (off_t)off, SEEK_DATA);
+	if (data < 0)
+		return errno == ENXIO ? len : 0; /* ENXIO: only a hole up to the end */
+	return (uint64_t)data - off < len ? (size_t)((uint64_t)data - off) : len;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 /* out:copy_from(idx, offset, len): bytes of a mapped image, without a Lua
  * string in between (core files copy gigabytes of pages this way). */
 static int output_copy_from(lua_State *L)
@@ -896,11 +923,23 @@ static int output_copy_from(lua_State *L)
 	size_t len, n;
 	uint64_t off = index_range(L, x, 3, &len);
 	uint8_t chunk[64 * 1024];
+	int sparse = output_can_skip(o);
 
 	for (; len > 0 && !o->buf.failed; off += n, len -= n) {
 		n = len < sizeof(chunk) ? len : sizeof(chunk);
+		if (sparse && (n = hole_at(x, off, len)) > 0) {
+			buf_skip(&o->buf, n);
+			o->sparse = 1;
+			continue;
+		}
+		n = len < sizeof(chunk) ? len : sizeof(chunk);
 		index_read(L, x, off, n, chunk);
-		buf_put(&o->buf, chunk, n);
+		if (sparse && n == sizeof(chunk) && all_zero(chunk, n)) {
+			buf_skip(&o->buf, n);
+			o->sparse = 1;
+		} else {
+			buf_put(&o->buf, chunk, n);
+		}
 	}
 	lcrit_output_check(L, o);
 	return 0;
@@ -921,7 +960,7 @@ static int output_zeros(lua_State *L)
 	static const uint8_t zeros[4096];
 
 	luaL_argcheck(L, n >= 0, 2, "negative size");
-	if (o->af.fd >= 0 && o->buf.fd == o->af.fd && !o->af.direct && n >= SPARSE_MIN) {
+	if (output_can_skip(o) && n >= SPARSE_MIN) {
 		buf_skip(&o->buf, (uint64_t)n);
 		o->sparse = 1;
 		lcrit_output_check(L, o);

@@ -6,6 +6,7 @@
 local core = require "crit.core"
 local dir = require "crit.dir"
 local memory = require "crit.memory"
+local lfs = require "lfs"
 
 local ipairs, error, tostring = ipairs, error, tostring
 local string_pack, string_rep, string_format = string.pack, string.rep, string.format
@@ -270,17 +271,33 @@ local function elf_flags(prot)
     | ((prot & 4 ~= 0) and PF_X or 0)
 end
 
--- The mapped file of a region, when it exists here with the size the
--- dump recorded (another size means another file: we do not use it).
+-- "rwxr-x---" (lfs) -> 0750.
+local function permission_bits(perms)
+  local bits = 0
+  for i = 1, 9 do
+    if perms:sub(i, i) ~= "-" then bits = bits | (1 << (9 - i)) end
+  end
+  return bits
+end
+
+-- The mapped file of a region, when it exists here with the size and the
+-- permissions the dump recorded: a dump names any path, and a file that
+-- is not the one dumped (or one whose size the entry leaves out) must not
+-- end up in a core. The core file itself is 0600 (coredump.write).
 local function host_file(r, warn)
   local reg = r.file and r.file.reg
   if not reg or not r.name then return nil end
-  local f = io_open(reg.name, "rb")
-  if not f then return nil end
-  local size = f:seek("end")
-  f:close()
-  if reg.size and size ~= reg.size then
-    warn(string_format("%s: %d bytes here, %d when dumped: not used", reg.name, size, reg.size))
+  local attr = lfs.attributes(reg.name)
+  if not attr or attr.mode ~= "file" then return nil end
+  if not reg.size or attr.size ~= reg.size then
+    warn(string_format("%s: %d bytes here, %s when dumped: not used", reg.name, attr.size,
+      reg.size and tostring(reg.size) or "no size"))
+    return nil
+  end
+  local bits = permission_bits(attr.permissions)
+  if not reg.mode or reg.mode & 511 ~= bits then
+    warn(string_format("%s: mode %03o here, %s when dumped: not used", reg.name, bits,
+      reg.mode and string_format("%03o", reg.mode & 511) or "no mode"))
     return nil
   end
   return reg.name

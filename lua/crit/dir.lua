@@ -292,13 +292,19 @@ function Dir:tasks()
   if self._tasks then return self._tasks end
   local entries, err, errno = self:pstree()
   if not entries then return nil, err, errno end
-  local tasks, by_pid, roots = {}, {}, {}
+  local tasks, by_pid, roots, entry_of = {}, {}, {}, {}
   for k, e in ipairs(entries) do
     local t = setmetatable({
       _dir = self, pid = e.pid, ppid = e.ppid, pgid = e.pgid, sid = e.sid,
       threads = e.threads or {}, children = {},
     }, Task)
     tasks[k] = t
+    -- one task per pid: coredump would write the same core once per copy
+    if entry_of[t.pid] then
+      return nil, string_format("%s: entry %d: pid: %s is already the task of entry %d", self:path_of("pstree"),
+        k, tostring(t.pid), entry_of[t.pid])
+    end
+    entry_of[t.pid] = k
     by_pid[t.pid] = t
   end
   for _, t in ipairs(tasks) do

@@ -1,0 +1,75 @@
+-- Bounded memory and hostile dumps: raw data is copied in bounded chunks
+-- and holes stay holes; duplicate tasks are an error; coredump copies a
+-- host file only when it is the file the dump recorded.
+local crit = require "crit"
+local S = require "spec.support"
+
+local LUA = "lua5.4 -e 'package.path=\"./lua/?.lua;./lua/?/init.lua;\"..package.path; "
+  .. "package.cpath=\"./build/?.so;\"..package.cpath' "
+
+describe("bounded", function()
+  after_each(S.cleanup)
+
+  it("writing a 256 MiB raw image takes a few MiB, and its holes stay holes", function()
+    if not S.exists("/usr/bin/time") then return pending("no /usr/bin/time") end
+    local dir = S.tmpdir()
+    local src, dst = dir .. "/pages-7.img", dir .. "/out-pages-7.img"
+    assert(os.execute("truncate -s 256M " .. src))
+    local f = assert(io.open(src, "r+b"))
+    f:seek("set", 100 << 20)
+    f:write("data in the middle")
+    f:close()
+    local script = dir .. "/w.lua"
+    S.write(script, ("local crit = require 'crit'; assert(crit.open(%q)):write(%q)"):format(src, dst))
+    local r = S.sh("/usr/bin/time -f '%M' " .. LUA .. script)
+    assert.are.equal(0, r.code, r.err)
+    local kib = tonumber(r.err:match("(%d+)%s*$"))
+    assert.is_true(kib < 64 * 1024, "peak " .. kib .. " KiB")
+    assert.are.equal(0, S.sh("cmp " .. src .. " " .. dst).code)
+    local blocks = tonumber(S.sh("stat -c %b " .. dst).out:match("%d+"))
+    assert.is_true(blocks * 512 < (1 << 20), "the holes take no space: " .. blocks .. " blocks")
+  end)
+
+  it("1,001 copies of a pstree entry: one error, not 1,001 cores", function()
+    local dir = S.copy_dump("sleep")
+    local img = assert(crit.open(dir .. "/pstree.img"))
+    local e = img:entry(1)
+    for _ = 1, 1000 do img:append(e) end
+    img:write(dir .. "/pstree.img")
+    local out = S.tmpdir()
+    local r = S.sh("./crit.lua coredump -o " .. out .. " " .. dir)
+    assert.are.equal(1, r.code)
+    assert.are.equal("crit.lua: " .. dir .. "/pstree.img: entry 2: pid: 30956 is already the task of entry 1\n", r.err)
+    assert.are.same({}, S.ls(out))
+    r = S.sh("./crit.lua check " .. dir)
+    assert.are.equal(1, r.code)
+    assert.matches("pstree.img entry 2 pid: pid 30956 is already the task of entry 1", r.out, 1, true)
+  end)
+
+  it("coredump --with-files copies no host file the dump does not describe exactly", function()
+    local dir = S.copy_dump("sleep")
+    local secret = S.tmpdir() .. "/secret"
+    S.write(secret, string.rep("TOPSECRET", 43888 // 9 + 1):sub(1, 43888))
+    assert(os.execute("chmod 600 " .. secret))
+    local files = assert(crit.open(dir .. "/files.img"))
+    local reg = files[1].reg
+    assert.are.equal("/usr/bin/sleep", reg.name)
+    reg.name = secret
+    reg.size = nil -- the size left out
+    files:write(dir .. "/files.img")
+    local out = S.tmpdir()
+    local r = S.sh("./crit.lua coredump --with-files -o " .. out .. " " .. dir)
+    assert.are.equal(0, r.code, r.err)
+    assert.matches(secret .. ": 43888 bytes here, no size when dumped: not used", r.err, 1, true)
+    assert.is_nil(S.read(out .. "/core.30956"):find("TOPSECRET", 1, true))
+    assert.are.equal("rw-------", require("lfs").attributes(out .. "/core.30956", "permissions"))
+    -- the size right, but not the mode (0755 dumped, 0600 here)
+    files = assert(crit.open(dir .. "/files.img"))
+    files[1].reg.size = 43888
+    files:write(dir .. "/files.img")
+    r = S.sh("./crit.lua coredump --with-files -o " .. out .. " " .. dir)
+    assert.are.equal(0, r.code, r.err)
+    assert.matches(secret .. ": mode 600 here, 755 when dumped: not used", r.err, 1, true)
+    assert.is_nil(S.read(out .. "/core.30956"):find("TOPSECRET", 1, true))
+  end)
+end)
