@@ -310,7 +310,7 @@ function transform.changes(d)
   return changes
 end
 
--- plan(d) -> { [file] = action }: "remove", or a function(path) that
+-- plan(d) -> { [file] = action }: "remove", or a function(path, like) that
 -- writes the new image there, from transform.changes. Nothing is encoded
 -- whole here: an image is written (streamed, untouched entries copied)
 -- when the plan is carried out.
