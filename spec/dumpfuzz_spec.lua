@@ -19,7 +19,8 @@ describe("the dump fuzzer's regression inputs", function()
   end
 
   it("finds nothing in 10 dumps of a fixed seed", function()
-    local r = S.sh("lua5.4 tools/dumpfuzz.lua --seed 15 --dumps 10 spec/fixtures/corpus/sleep spec/fixtures/corpus/pyfds")
+    local r = S.sh("lua5.4 tools/dumpfuzz.lua --seed 15 --dumps 10 "
+      .. "spec/fixtures/corpus/sleep spec/fixtures/corpus/pyfds")
     assert.are.equal(0, r.code, r.out)
     assert.matches("10 dumps mutated, 0 findings", r.out)
   end)
