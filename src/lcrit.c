@@ -433,8 +433,8 @@ static int index_load(lua_State *L, struct index *x, int fd)
 	if (x->fd < 0)
 		return -1;
 	x->len = (size_t)st.st_size;
-	if (schema_raw_by_filename(x->name) || x->len == 0)
-		return 0; /* raw: ranges are read when asked for */
+	if (x->len == 0 || (schema_raw_by_filename(x->name) && x->len > LOAD_EAGER))
+		return 0; /* a large raw image: ranges are read when asked for */
 	m = mmap(NULL, x->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		 -1, 0);
 	if (m == MAP_FAILED)

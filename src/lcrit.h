@@ -21,8 +21,10 @@
  * hold) while the image is open. A file is copied into an anonymous
  * mapping a LOAD_CHUNK at a time, as entries are wanted, read with pread
  * from the descriptor kept open; chunks behind a pass are let go and read
- * again if touched. A raw image (pages-N.img) is not copied: its ranges
- * are read when asked for. A file that shrank is an error naming it. */
+ * again if touched. A raw image (pages-N.img) over 1 MiB is not copied:
+ * its ranges are read when asked for. A file that shrank is an error
+ * naming it. Files up to 1 MiB are copied whole when opened and their
+ * descriptor closed: a dump of many small images holds none open. */
 #define INDEX_STRIDE 16
 struct index {
 	const uint8_t *data;	/* the copy (NULL: a raw image read with pread) */
