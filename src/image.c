@@ -210,10 +210,20 @@ int image_payload_len(const struct payload_desc *pd, const uint8_t *msg, size_t 
 	return 0;
 }
 
-static int cursor_need(const struct image_cursor *c, uint64_t from, uint64_t to,
+static int cursor_need(struct image_cursor *c, uint64_t from, uint64_t to,
 		       struct crit_error *err)
 {
-	return c->need && from < to ? c->need(c->need_ctx, from, to, err) : 0;
+	uint64_t unit = c->need_unit ? c->need_unit : 1;
+
+	if (!c->need || from >= to || (from >= c->ready_from && to <= c->ready_to))
+		return 0;
+	if (c->need(c->need_ctx, from, to, err))
+		return -1;
+	c->ready_from = from / unit * unit;
+	c->ready_to = to > UINT64_MAX - unit ? to : (to + unit - 1) / unit * unit;
+	if (c->ready_to > c->len)
+		c->ready_to = c->len;
+	return 0;
 }
 
 int image_cursor_next(struct image_cursor *c, struct entry_loc *loc, struct crit_error *err)

@@ -41,6 +41,10 @@ struct image_cursor {
 	 * then. -1 (err set) when it cannot (the file shrank meanwhile). */
 	int (*need)(void *ctx, uint64_t from, uint64_t to, struct crit_error *err);
 	void *need_ctx;
+	/* [ready_from, ready_to): what need() made readable last, rounded to
+	 * need_unit (whole chunks): asked again only past it. Whoever lets
+	 * bytes ahead of pos go sets ready_to to 0. */
+	uint64_t ready_from, ready_to, need_unit;
 };
 
 void image_cursor_init(struct image_cursor *c, const struct image_header *h,

@@ -1210,6 +1210,7 @@ int json_write_image(struct buf *out, const struct image_header *h, const uint8_
 	put_open(&w, '[');
 	image_cursor_init(&c, h, data, len);
 	c.need = o->need;
+	c.need_unit = o->need_unit;
 	c.need_ctx = o->ctx;
 	while ((r = image_cursor_next(&c, &loc, err)) > 0) {
 		put_sep(&w, &items);

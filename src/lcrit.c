@@ -126,6 +126,7 @@ void lcrit_entry_at(lua_State *L, struct index *x, size_t i, struct entry_loc *l
 	size_t k;
 
 	crit_error_clear(&err);
+	c.ready_to = 0; /* ask for every byte: chunks may have gone since */
 	c.index = i - i % INDEX_STRIDE;
 	c.pos = x->mark[c.index / INDEX_STRIDE];
 	/* Entries are mostly read in order: go on from the last one found
@@ -168,8 +169,6 @@ const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *lo
 {
 	return x->data + loc->start + 4;
 }
-
-#define LOAD_CHUNK ((uint64_t)64 << 10)
 
 /* n bytes of the file from offset off into dst: -1 (err set) if it has
  * them no more. */
@@ -273,6 +272,7 @@ static void index_start(lua_State *L, struct index *x)
 	if (x->loaded) {
 		x->cur.need = lcrit_index_need;
 		x->cur.need_ctx = x;
+		x->cur.need_unit = LOAD_CHUNK;
 	}
 }
 
@@ -292,6 +292,7 @@ void lcrit_index_drop(struct index *x, uint64_t from, uint64_t to)
 	}
 	if (!x->loaded || a >= b)
 		return;
+	x->cur.ready_to = 0; /* what the cursor had may be gone */
 	madvise((uint8_t *)x->map + a * LOAD_CHUNK, (size_t)((uint64_t)(b - a) * LOAD_CHUNK < x->len - a * LOAD_CHUNK
 		? (uint64_t)(b - a) * LOAD_CHUNK : x->len - a * LOAD_CHUNK), MADV_DONTNEED);
 	memset(x->loaded + a, 0, b - a);

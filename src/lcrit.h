@@ -26,6 +26,7 @@
  * naming it. Files up to 1 MiB are copied whole when opened and their
  * descriptor closed: a dump of many small images holds none open. */
 #define INDEX_STRIDE 16
+#define LOAD_CHUNK ((uint64_t)64 << 10)
 struct index {
 	const uint8_t *data;	/* the copy (NULL: a raw image read with pread) */
 	size_t len;		/* the file's size when it was opened */

@@ -81,6 +81,7 @@ int lcrit_json_write(lua_State *L)
 	check_opts(L, 3, &opts);
 	opts.consumed = drop_consumed;
 	opts.need = need_bytes;
+	opts.need_unit = LOAD_CHUNK;
 	opts.ctx = &done;
 	crit_error_clear(&err);
 	if (json_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err)) {
@@ -146,7 +147,7 @@ int lcrit_text_write(lua_State *L)
 {
 	struct index *x = check_image(L, 1);
 	struct output *o = lcrit_check_output(L, 2);
-	struct text_write_opts opts = { .consumed = drop_consumed, .need = need_bytes };
+	struct text_write_opts opts = { .consumed = drop_consumed, .need = need_bytes, .need_unit = LOAD_CHUNK };
 	struct text_write_stats st;
 	struct crit_error err;
 	struct consumed done = { x, 0 };

@@ -491,6 +491,7 @@ int text_write_image(struct buf *out, const struct image_header *h, const uint8_
 	write_header(&w, h, data);
 	image_cursor_init(&c, h, data, len);
 	c.need = o->need;
+	c.need_unit = o->need_unit;
 	c.need_ctx = o->ctx;
 	while ((r = image_cursor_next(&c, &loc, err)) > 0) {
 		if (write_entry(&w, h, data, c.index - 1, &loc))

@@ -27,6 +27,7 @@ struct text_write_opts {
 	void (*consumed)(void *ctx, uint64_t offset);
 	/* When not NULL, asked for bytes before they are read (image_cursor.need). */
 	int (*need)(void *ctx, uint64_t from, uint64_t to, struct crit_error *err);
+	uint64_t need_unit; /* need() makes whole units readable (image_cursor) */
 	void *ctx;
 };
 
