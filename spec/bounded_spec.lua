@@ -72,4 +72,19 @@ describe("bounded", function()
     assert.matches(secret .. ": mode 600 here, 755 when dumped: not used", r.err, 1, true)
     assert.is_nil(S.read(out .. "/core.30956"):find("TOPSECRET", 1, true))
   end)
+
+  it("coredump --with-files refuses a file of the right size and mode but another build-id", function()
+    local dir = S.copy_dump("sleep")
+    local elf = S.tmpdir() .. "/not-sleep"
+    S.write(elf, S.read("/usr/bin/true"))
+    assert(os.execute("chmod 755 " .. elf))
+    local files = assert(crit.open(dir .. "/files.img"))
+    local reg = files[1].reg
+    assert.are.equal(5, #reg.build_id) -- /usr/bin/sleep's, when dumped
+    reg.name, reg.size = elf, S.size_of(elf)
+    files:write(dir .. "/files.img")
+    local r = S.sh("./crit.lua coredump --with-files -o " .. S.tmpdir() .. " " .. dir)
+    assert.are.equal(0, r.code, r.err)
+    assert.matches(elf .. ": not the build-id recorded when dumped: not used", r.err, 1, true)
+  end)
 end)

@@ -9,7 +9,7 @@ local memory = require "crit.memory"
 local lfs = require "lfs"
 
 local ipairs, error, tostring = ipairs, error, tostring
-local string_pack, string_rep, string_format = string.pack, string.rep, string.format
+local string_pack, string_unpack, string_rep, string_format = string.pack, string.unpack, string.rep, string.format
 local table_concat, table_unpack = table.concat, table.unpack
 local math_min = math.min
 local io_open = io.open
@@ -280,8 +280,52 @@ local function permission_bits(perms)
   return bits
 end
 
--- The mapped file of a region, when it exists here with the size and the
--- permissions the dump recorded: a dump names any path, and a file that
+-- The GNU build-id of the ELF file at path, as criu records it in
+-- reg_file_entry.build_id (the note's bytes as little-endian 32-bit
+-- words), or nil: not a 64-bit little-endian ELF, or no such note.
+local NT_GNU_BUILD_ID = 3
+local function build_id(path)
+  local f = io_open(path, "rb")
+  if not f then return nil end
+  local function at(off, n) f:seek("set", off); return f:read(n) or "" end
+  local ehdr = at(0, 64)
+  local id
+  if #ehdr == 64 and ehdr:sub(1, 6) == "\127ELF\2\1" then
+    local phoff, phentsize, phnum = string_unpack("<I8", ehdr, 33), string_unpack("<I2", ehdr, 55),
+      string_unpack("<I2", ehdr, 57)
+    for i = 0, phnum - 1 do
+      local ph = at(phoff + i * phentsize, 56)
+      if #ph == 56 and string_unpack("<I4", ph) == PT_NOTE then
+        local notes = at(string_unpack("<I8", ph, 9), math_min(string_unpack("<I8", ph, 33), 65536))
+        local pos = 1
+        while not id and pos + 12 <= #notes do
+          local namesz, descsz, ntype = string_unpack("<I4I4I4", notes, pos)
+          local name_at = pos + 12
+          local desc_at = name_at + (namesz + 3) // 4 * 4
+          if ntype == NT_GNU_BUILD_ID and notes:sub(name_at, name_at + 3) == "GNU\0" then
+            local desc = notes:sub(desc_at, desc_at + descsz - 1)
+            desc = desc .. string_rep("\0", (4 - #desc % 4) % 4)
+            id = {}
+            for k = 1, #desc, 4 do id[#id + 1] = string_unpack("<I4", desc, k) end
+          end
+          pos = desc_at + (descsz + 3) // 4 * 4
+        end
+      end
+      if id then break end
+    end
+  end
+  f:close()
+  return id
+end
+
+local function same_build_id(a, b)
+  if not a or #a ~= #b then return false end
+  for i = 1, #b do if a[i] ~= b[i] then return false end end
+  return true
+end
+
+-- The mapped file of a region, when it exists here with the size, the
+-- permissions and (where the dump has one) the build-id the dump recorded: a dump names any path, and a file that
 -- is not the one dumped (or one whose size the entry leaves out) must not
 -- end up in a core. The core file itself is 0600 (coredump.write).
 local function host_file(r, warn)
@@ -298,6 +342,10 @@ local function host_file(r, warn)
   if not reg.mode or reg.mode & 511 ~= bits then
     warn(string_format("%s: mode %03o here, %s when dumped: not used", reg.name, bits,
       reg.mode and string_format("%03o", reg.mode & 511) or "no mode"))
+    return nil
+  end
+  if reg.build_id and #reg.build_id > 0 and not same_build_id(build_id(reg.name), reg.build_id) then
+    warn(string_format("%s: not the build-id recorded when dumped: not used", reg.name))
     return nil
   end
   return reg.name
