@@ -437,6 +437,7 @@ end
 --- With a journal, the dump is mixed until the next run finishes it.
 function transform.interrupted(src)
   local out = {}
+  if lfs.attributes(src, "mode") ~= "directory" then return out end -- an archive
   for _, f in ipairs(list_dir(src)) do
     local pid = f:match(STAGE_PATTERN)
     if pid and not alive(pid) then
