@@ -108,9 +108,8 @@ return function(d, args)
     for k = 1, #legacy_sk do rename_socket(legacy_sk[k]) end
   end
   -- A deleted symlink that was open is a ghost file holding its target.
-  for file in require("lfs").dir(d.path) do
-    local name = file:match("^(ghost%-file%-%d+)%.img$")
-    local ghost = name and d:image(name)
+  for _, name in ipairs(d:names()) do
+    local ghost = name:find("^ghost%-file%-%d+$") and d:image(name)
     local target = ghost and ghost[1] and ghost[1].symlnk_target
     if target and renamed(target) then
       ghost[1].symlnk_target, count = renamed(target), count + 1

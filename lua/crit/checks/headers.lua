@@ -4,7 +4,6 @@
 -- "no common magic" (criu/image.c check_img_inventory, img_check_magic:
 -- "Head magic doesn't match"). crit's image.version says which one a file has.
 local check = require "crit.check"
-local decode = require "crit.checks.decode"
 local layout = require "crit.layout"
 
 local ipairs, pcall, string_format = ipairs, pcall, string.format
@@ -13,11 +12,12 @@ local LAYOUT = layout.HEADER_LAYOUT   -- img_version -> "1.0" or "1.1"
 -- Every image that criu reads with a header, and its layout.
 local function layouts(d)
   local out = {}
-  for _, file in ipairs(check.files_in(d.path)) do
-    local name = file:match("^(.*)%.img$")
-    if name and name ~= "inventory" and decode.is_image_file(file) then
+  for _, name in ipairs(check.image_names(d, "%.img$")) do
+    if name ~= "inventory" then
       local ok, img = pcall(d.image, d, name)
-      if ok and img and not img.raw_image then out[#out + 1] = { file = file, version = img.version } end
+      if ok and img and not img.raw_image then
+        out[#out + 1] = { file = layout.image_file(name), version = img.version }
+      end
     end
   end
   return out

@@ -17,9 +17,8 @@ local vmas_location = require("crit.checks.vmas").location
 local function round_up(n, ps) return (n + ps - 1) // ps * ps end
 
 local function run(d, report)
-  local ps = 4096
   local live = check.live_tasks(d)
-  if live[1] then ps = check.page_size(d, live[1].pid) end
+  local ps = check.page_size(d, live[1] and live[1].pid)
   local bound, owner = {}, {}   -- shmid -> size limit / what owns it
   for _, name in ipairs(check.image_names(d, "^ipcns%-shm%-")) do
     local img = d:image(name)
