@@ -417,7 +417,7 @@ int conv_py_space(int c)
 	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-static int digit_value(int c)
+int conv_digit_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -462,7 +462,7 @@ enum conv_int_status conv_py_int(const char *s, size_t len, int base0, struct co
 				return CONV_INT_INVALID;
 			continue;
 		}
-		d = digit_value((unsigned char)*s);
+		d = conv_digit_value((unsigned char)*s);
 		if (d >= base)
 			return CONV_INT_INVALID;
 		if (v->mag > (UINT64_MAX - (unsigned)d) / (unsigned)base)

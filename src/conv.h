@@ -47,6 +47,9 @@ enum conv_int_status { CONV_INT_OK, CONV_INT_INVALID, CONV_INT_TOO_BIG };
 
 /* What Python's str.isspace() says of an ASCII byte. */
 int conv_py_space(int c);
+/* The value of a digit of any base up to 36 ('7' 7, 'f' and 'F' 15,
+ * 'z' 35), or 99 for a character that is no digit. */
+int conv_digit_value(int c);
 /* Python's int(s, 0) (base0), or int(s): surrounding whitespace, a sign,
  * 0x/0o/0b prefixes in base 0 (where "010" is an error), and single
  * underscores between digits. ASCII only. */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conv.h"
 #include "image.h"
 #include "text_write.h"
 #include "wire.h"
@@ -181,17 +182,6 @@ struct number {
 	size_t hex_digits; /* 0 when not written in hex */
 };
 
-static int digit_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 99;
-}
-
 /* An integer: decimal, 0x hex or 0 octal, with an optional '-'. */
 static int read_number(struct tr *r, struct number *n)
 {
@@ -212,8 +202,8 @@ static int read_number(struct tr *r, struct number *n)
 		base = 8;
 		r->p++;
 	}
-	while (r->p < r->end && digit_value(*r->p) < (int)base) {
-		unsigned d = (unsigned)digit_value(*r->p);
+	while (r->p < r->end && conv_digit_value(*r->p) < (int)base) {
+		unsigned d = (unsigned)conv_digit_value(*r->p);
 
 		if (n->magnitude > (UINT64_MAX - d) / base)
 			return fail(r, "%s", "number out of range");
@@ -288,8 +278,8 @@ static int read_escape(struct tr *r, struct buf *dst)
 	}
 	if (c == 'x' || c == 'X') {
 		r->p++;
-		for (i = 0; i < 2 && r->p < r->end && digit_value(*r->p) < 16; i++)
-			v = v * 16 + (unsigned)digit_value(*r->p++);
+		for (i = 0; i < 2 && r->p < r->end && conv_digit_value(*r->p) < 16; i++)
+			v = v * 16 + (unsigned)conv_digit_value(*r->p++);
 		if (!i)
 			return fail(r, "%s", "\\x without hex digits");
 		return buf_putc(dst, (uint8_t)v);
