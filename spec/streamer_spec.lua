@@ -9,6 +9,8 @@ local support = require "spec.support"
 
 local CRIT = "./crit.lua"
 local FAKE = "spec/fixtures/fake_criu.py"
+-- python3 may be a shell shim (pyenv): never under the sanitizers' preload
+local PY = "env -u LD_PRELOAD python3"
 local DUMP = "examples/checkpoint"
 local EXAMPLES = "examples/transforms/"
 
@@ -53,7 +55,7 @@ local function is_socket(path)
 end
 
 local function fake(args)
-  return sh("python3 " .. FAKE .. " " .. quote_all(args))
+  return sh(PY .. " " .. FAKE .. " " .. quote_all(args))
 end
 
 local function sha256(path)
@@ -179,7 +181,7 @@ describe("crit.lua serve", function()
   it("does not replace a stale socket, and says so", function()
     local imgs = support.tmpdir()
     local sock = imgs .. "/streamer-serve.sock"
-    assert(os.execute("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' " .. q(sock)))
+    assert(os.execute(PY .. " -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' " .. q(sock)))
     local rc, out = sh(CRIT .. " serve " .. q(imgs) .. " " .. DUMP)
     assert.are.equal(1, rc)
     assert.matches("streamer%-serve%.sock: a stale socket %(nobody listens on it%): remove it\n$", out)
@@ -201,7 +203,7 @@ describe("crit.lua serve", function()
   it("refuses a second connection while serving the first", function()
     local h, imgs, sock = serve(DUMP)
     local first = support.tmpdir()
-    assert(os.execute(string.format("python3 %s hold %s 1 >%s/out 2>&1 &", FAKE, q(sock), first)))
+    assert(os.execute(string.format(PY .. " %s hold %s 1 >%s/out 2>&1 &", FAKE, q(sock), first)))
     os.execute("sleep 0.3")
     local rc, out = fake({ "restore", sock, "inventory.img" })
     assert.are.equal(3, rc)
