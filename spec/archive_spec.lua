@@ -7,15 +7,10 @@ local core = require "crit.core"
 local S = require "spec.support"
 local sh, quote = S.sh, S.quote
 
-local CRIT = "./crit.lua"
 local ARCHIVES = S.archives()
 local NAMES = { "bb-sleep", "bb-files" }
 
-local function run(...)
-  local words = { CRIT }
-  for i, a in ipairs({ ... }) do words[i + 1] = quote(a) end
-  return sh(table.concat(words, " "))
-end
+local run = S.crit -- ./crit.lua with quoted arguments
 
 -- out, failing the test on a non-zero exit status
 local function ok(...)

@@ -17,11 +17,7 @@ local tmp
 local checks = 0 -- how many (case, way) pairs ran: the matrix size
 
 
-local function crit_cli(...)
-  local words = { CRIT }
-  for i, a in ipairs({ ... }) do words[i + 1] = quote(a) end
-  return sh(table.concat(words, " "))
-end
+local crit_cli = S.crit -- ./crit.lua with quoted arguments
 
 -- Exit status 1, one line "crit.lua: FILE: WHERE: ..." matching `want`.
 local function assert_clean_failure(r, file, want)

@@ -1,7 +1,7 @@
 -- crit.lua end to end, as a subprocess: decode, show, encode and info
 -- against upstream crit 4.2's output, help, exit codes, errors, pipes.
 local S = require "spec.support"
-local sh, quote = S.sh, S.quote
+local sh = S.sh
 
 local FIXTURES = "spec/fixtures/corpus"
 local GOLDEN = "spec/fixtures/golden"
@@ -16,11 +16,7 @@ local CRIT_WRONG = {
 local tmp
 
 -- crit(args...) -> sh's result for crit.lua with those arguments (quoted).
-local function crit(...)
-  local words = { CRIT }
-  for i, a in ipairs({ ... }) do words[i + 1] = quote(a) end
-  return sh(table.concat(words, " "))
-end
+local crit = S.crit -- ./crit.lua with quoted arguments
 
 local function lines(s)
   local t = {}

@@ -1,20 +1,14 @@
 -- A whole dump in one command: `decode DIR -o OUTDIR`, `encode OUTDIR -o
 -- DIR`, against crit 4.2's JSON of each image and the dump's own bytes.
 local S = require "spec.support"
-local sh, quote = S.sh, S.quote
 
 local FIXTURES = "spec/fixtures/corpus"
 local GOLDEN = "spec/fixtures/golden"
-local CRIT = "./crit.lua"
 
 -- Where crit 4.2 is wrong and we are not (see cli_spec).
 local CRIT_WRONG = { ["ipcns/ipcns-shm-9.img"] = true }
 
-local function crit(...)
-  local words = { CRIT }
-  for i, a in ipairs({ ... }) do words[i + 1] = quote(a) end
-  return sh(table.concat(words, " "))
-end
+local crit = S.crit -- ./crit.lua with quoted arguments
 
 local function dumps()
   local list = {}

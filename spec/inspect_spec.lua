@@ -2,16 +2,11 @@
 -- their extracted directories and a bare images directory; what it does not
 -- recognise it names.
 local S = require "spec.support"
-local sh, quote = S.sh, S.quote
+local quote = S.quote
 
-local CRIT = "./crit.lua"
 local ARCHIVES = S.archives()
 
-local function run(...)
-  local words = { CRIT }
-  for i, a in ipairs({ ... }) do words[i + 1] = quote(a) end
-  return sh(table.concat(words, " "))
-end
+local run = S.crit -- ./crit.lua with quoted arguments
 
 local function ok(...)
   local r = run(...)

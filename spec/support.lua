@@ -66,6 +66,14 @@ function support.sh(cmdline)
   return r
 end
 
+--- support.crit(arg, ...) -> support.sh's result of ./crit.lua with those
+--- arguments, each quoted for the shell.
+function support.crit(...)
+  local words = { "./crit.lua" }
+  for i, a in ipairs({ ... }) do words[i + 1] = support.quote(a) end
+  return support.sh(table.concat(words, " "))
+end
+
 --- support.copy_dump(name) -> the path of a fresh copy of the fixture
 --- dump spec/fixtures/corpus/NAME, removed by support.cleanup().
 function support.copy_dump(name)

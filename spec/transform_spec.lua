@@ -15,11 +15,7 @@ local EXAMPLES = "examples/transforms"
 
 local tmp
 
-local function crit_cli(...)
-  local words = { "./crit.lua" }
-  for i, a in ipairs({ ... }) do words[i + 1] = quote(a) end
-  return sh(table.concat(words, " "))
-end
+local crit_cli = S.crit -- ./crit.lua with quoted arguments
 
 -- A writable copy of a fixture directory.
 local n = 0
