@@ -66,6 +66,20 @@ static int need_bytes(void *ctx, uint64_t from, uint64_t to, struct crit_error *
 	return lcrit_index_need(((struct consumed *)ctx)->x, from, to, err);
 }
 
+/* What a writer call returns: the output checked first (what was written
+ * must reach it either way), then the writer's error raised, or its counts:
+ * entries, and fields unknown to the schema. */
+static int write_result(lua_State *L, struct output *o, const char *name, int failed,
+			const struct crit_error *err, uint64_t entries, uint64_t unknown)
+{
+	lcrit_output_check(L, o);
+	if (failed)
+		return lcrit_raise(L, name, err);
+	lua_pushinteger(L, (lua_Integer)entries);
+	lua_pushinteger(L, (lua_Integer)unknown);
+	return 2;
+}
+
 /* core.json_write(index, output, opts) -> entries, unknown fields skipped.
  * The image is read once, front to back: its pages are let go behind the
  * writer, so that memory stays flat however large the image. */
@@ -77,6 +91,7 @@ int lcrit_json_write(lua_State *L)
 	struct json_write_stats st;
 	struct crit_error err;
 	struct consumed done = { x, 0 };
+	int failed;
 
 	check_opts(L, 3, &opts);
 	opts.consumed = drop_consumed;
@@ -84,14 +99,8 @@ int lcrit_json_write(lua_State *L)
 	opts.need_unit = LOAD_CHUNK;
 	opts.ctx = &done;
 	crit_error_clear(&err);
-	if (json_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err)) {
-		lcrit_output_check(L, o);
-		return lcrit_raise(L, x->name, &err);
-	}
-	lcrit_output_check(L, o);
-	lua_pushinteger(L, (lua_Integer)st.entries);
-	lua_pushinteger(L, (lua_Integer)st.unknown_fields);
-	return 2;
+	failed = json_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err);
+	return write_result(L, o, x->name, failed, &err, st.entries, st.unknown_fields);
 }
 
 static int scratch_gc(lua_State *L)
@@ -151,6 +160,7 @@ int lcrit_text_write(lua_State *L)
 	struct text_write_stats st;
 	struct crit_error err;
 	struct consumed done = { x, 0 };
+	int failed;
 
 	if (!lua_isnoneornil(L, 3)) {
 		luaL_checktype(L, 3, LUA_TTABLE);
@@ -158,14 +168,8 @@ int lcrit_text_write(lua_State *L)
 	}
 	opts.ctx = &done;
 	crit_error_clear(&err);
-	if (text_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err)) {
-		lcrit_output_check(L, o);
-		return lcrit_raise(L, x->name, &err);
-	}
-	lcrit_output_check(L, o);
-	lua_pushinteger(L, (lua_Integer)st.entries);
-	lua_pushinteger(L, (lua_Integer)st.unknown_fields);
-	return 2;
+	failed = text_write_image(&o->buf, &x->h, x->data, x->len, &opts, &st, &err);
+	return write_result(L, o, x->name, failed, &err, st.entries, st.unknown_fields);
 }
 
 /* core.quopri(bytes) -> Python's quopri.encodestring(bytes): how crit
