@@ -59,7 +59,7 @@ PB_O     = $(PB_C:.c=.o)
 CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/conv.c \
            src/json_write.c src/json_read.c src/text_write.c src/text_read.c \
            src/streamer.c src/archive.c
-BIND_SRC = src/lcrit.c src/msg.c src/ljson_write.c src/ljson_read.c src/lstreamer.c src/larchive.c
+BIND_SRC = src/lcrit.c src/lerror.c src/msg.c src/ljson_write.c src/ljson_read.c src/lstreamer.c src/larchive.c
 CORE_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC)) $(BUILD)/obj/criu_opts.o
 BIND_O   = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(BIND_SRC))
 MODULE   = $(BUILD)/crit/core.so

@@ -21,7 +21,7 @@ local function encode(json, name)
   local ok, err = pcall(core.json_read, json, out, name)
   if not ok then
     out:abort()
-    return nil, err
+    return nil, tostring(err)
   end
   return (out:finish())
 end

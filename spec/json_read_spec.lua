@@ -18,7 +18,7 @@ local function encode_error(doc)
   local ok, err = pcall(core.json_read, doc, out, "t.json")
   out:abort()
   assert.is_false(ok, "encoding should fail")
-  return (err:gsub("^t%.json: ", ""))
+  return (tostring(err):gsub("^t%.json: ", ""))
 end
 
 -- A document of that magic with these entries (JSON texts).
@@ -545,7 +545,7 @@ describe("streams", function()
     f:close()
     assert.is_false(ok)
     assert.are.equal('in.json: line 1, column 2: "entries" before "magic": a stream is read once, '
-      .. 'so "magic" must come first (as crit writes it)', err)
+      .. 'so "magic" must come first (as crit writes it)', tostring(err))
   end)
 
   it("refuse a closed file", function()

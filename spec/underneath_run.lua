@@ -138,7 +138,7 @@ function scenarios.hammer()
     end)
     if ok then
       counts.old = counts.old + 1
-    elseif type(err) == "string" and err:sub(1, #path + 2) == path .. ": " then
+    elseif core.is_error(err) and err.file == path then
       counts.error = counts.error + 1
     else
       io.stderr:write("not a clean error: ", tostring(err), "\n")

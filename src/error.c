@@ -64,21 +64,16 @@ void crit_error_push_path(struct crit_error *e, const char *name, long index)
 	append(e->path, at, sizeof(e->path), old);
 }
 
-void crit_error_format(const struct crit_error *e, char *out, size_t size)
+void crit_error_where(const struct crit_error *e, char *out, size_t size)
 {
-	char where[96] = "";
-	size_t n;
-
 	if (e->line > 0)
-		snprintf(where, sizeof(where), "line %ld, column %ld: ", e->line, e->column);
+		snprintf(out, size, "line %ld, column %ld: ", e->line, e->column);
+	else if (e->entry >= 0 && e->offset != CRIT_NO_OFFSET)
+		snprintf(out, size, "entry %ld at offset %" PRIu64 ": ", e->entry + 1, e->offset);
 	else if (e->entry >= 0)
-		snprintf(where, sizeof(where), "entry %ld at offset %" PRIu64 ": ", e->entry + 1,
-			 e->offset);
-	else
-		snprintf(where, sizeof(where), "offset %" PRIu64 ": ", e->offset);
-	n = (size_t)snprintf(out, size, "%s", where);
-	if (n < size && e->path[0])
-		n += (size_t)snprintf(out + n, size - n, "%s: ", e->path);
-	if (n < size)
-		snprintf(out + n, size - n, "%s", e->msg);
+		snprintf(out, size, "entry %ld: ", e->entry + 1);
+	else if (e->offset != CRIT_NO_OFFSET)
+		snprintf(out, size, "offset %" PRIu64 ": ", e->offset);
+	else if (size)
+		out[0] = 0;
 }

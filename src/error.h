@@ -1,5 +1,6 @@
-/* Where and why decoding or encoding failed. Filled by the core, formatted
- * by the binding or the CLI as "FILE: entry N at offset X: path: what". */
+/* Where and why decoding or encoding failed. Filled by the core; the
+ * binding turns it into a crit.Error value (src/lerror.c), whose line reads
+ * "FILE: entry N at offset X: path: what". */
 #ifndef CRIT_ERROR_H
 #define CRIT_ERROR_H
 
@@ -11,9 +12,12 @@ struct crit_error {
 	char msg[256];
 	char path[256];	  /* field path, "thread_info.gpregs.ip"; may be empty */
 	long entry;	  /* 0-based entry index, -1 for the header */
-	uint64_t offset;  /* byte offset in the image; line when line > 0 */
+	uint64_t offset;  /* byte offset in the image, or CRIT_NO_OFFSET */
 	long line, column;
 };
+
+/* An error whose position in the file is not known (raised from Lua). */
+#define CRIT_NO_OFFSET UINT64_MAX
 
 void crit_error_clear(struct crit_error *e);
 /* Sets msg (printf-style) and returns -1, so callers can `return crit_fail(...)`. */
@@ -24,7 +28,8 @@ int crit_vfail(struct crit_error *e, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 /* Prepends one path component ("gpregs", or "[3]" for an index). */
 void crit_error_push_path(struct crit_error *e, const char *name, long index);
-/* One line: "entry N at offset X: path: msg" (without the file name). */
-void crit_error_format(const struct crit_error *e, char *out, size_t size);
+/* Where in the file, as the error line says it: "line L, column C: ",
+ * "entry N at offset X: ", "entry N: ", "offset X: " or "". */
+void crit_error_where(const struct crit_error *e, char *out, size_t size);
 
 #endif

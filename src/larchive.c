@@ -64,7 +64,7 @@ int lcrit_archive_open(lua_State *L)
 	r = archive_open(a, fd, &lim, &err);
 	close(fd);
 	if (r)
-		return lcrit_fail(L, "%s: %s", path, err.msg);
+		return lcrit_fail_file(L, path, "%s", err.msg);
 	return 1;
 }
 
@@ -237,7 +237,7 @@ static int awriter_check(lua_State *L, struct archive_writer *w, int r)
 
 	lcrit_output_check(L, o);
 	if (r || w->failed)
-		return lcrit_fail(L, "%s: cannot write the archive (%s)", o->name,
+		return lcrit_fail_file(L, o->name, "cannot write the archive (%s)",
 				  archive_codec_name(w->compression));
 	return 0;
 }
@@ -256,7 +256,7 @@ int lcrit_archive_writer(lua_State *L)
 	lua_pushvalue(L, 1);
 	lua_setiuservalue(L, -2, 1);
 	if (archive_writer_init(w, &o->buf, (enum archive_compression)c, level))
-		return lcrit_fail(L, "%s: cannot start a %s stream", o->name, names[c]);
+		return lcrit_fail_file(L, o->name, "cannot start a %s stream", names[c]);
 	return 1;
 }
 

@@ -66,27 +66,6 @@ static int index_gc(lua_State *L)
 	return 0;
 }
 
-/* Raise "NAME: entry N at offset X: path: what". */
-int lcrit_fail(lua_State *L, const char *fmt, ...)
-{
-	va_list ap;
-
-	/* Data and I/O errors name the file, not the Lua line that asked. */
-	va_start(ap, fmt);
-	lua_pushvfstring(L, fmt, ap);
-	va_end(ap);
-	return lua_error(L);
-}
-
-int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err)
-{
-	char line[700];
-
-	crit_error_format(err, line, sizeof(line));
-	lua_pushfstring(L, "%s: %s", name, line);
-	return lua_error(L);
-}
-
 static int index_push(struct index *x, const struct entry_loc *loc)
 {
 	if (x->count % INDEX_STRIDE == 0) {
@@ -324,7 +303,7 @@ int lcrit_index_upto(lua_State *L, struct index *x, size_t i)
 		if (r == 0)
 			x->complete = 1;
 		else if (index_push(x, &loc))
-			lcrit_fail(L, "%s: out of memory indexing entry %I", x->name,
+			lcrit_fail_file(L, x->name, "out of memory indexing entry %I",
 				   (lua_Integer)x->count + 1);
 	}
 	return i < x->count;
@@ -824,7 +803,7 @@ static int output_gc(lua_State *L)
 void lcrit_output_check(lua_State *L, struct output *o)
 {
 	if (o->buf.failed)
-		lcrit_fail(L, "%s: %s", o->name, strerror(o->buf.saved_errno));
+		lcrit_fail_file(L, o->name, "%s", strerror(o->buf.saved_errno));
 }
 
 /* core.output([path | file [, {like=, private=}]]) -> output. No argument:
@@ -858,7 +837,7 @@ static int core_output(lua_State *L)
 		}
 		snprintf(o->name, sizeof(o->name), "%s", path);
 		if (atomic_open(&o->af, path, like, mode))
-			return lcrit_fail(L, "%s: cannot create a temporary file: %s", path,
+			return lcrit_fail_file(L, path, "cannot create a temporary file: %s",
 					  strerror(errno));
 		lua_settop(L, 3);
 		o->buf.fd = o->af.fd;
@@ -990,9 +969,9 @@ static int output_finish(lua_State *L)
 		lcrit_output_check(L, o);
 		/* a hole at the end is not part of the file until it is sized */
 		if (o->sparse && ftruncate(o->buf.fd, (off_t)buf_total(&o->buf)))
-			return lcrit_fail(L, "%s: %s", o->name, strerror(errno));
+			return lcrit_fail_file(L, o->name, "%s", strerror(errno));
 		if (atomic_commit(&o->af))
-			return lcrit_fail(L, "%s: %s", o->name, strerror(errno));
+			return lcrit_fail_file(L, o->name, "%s", strerror(errno));
 		lua_pushboolean(L, 1);
 	}
 	o->buf.fd = -1;
@@ -1301,5 +1280,6 @@ int luaopen_crit_core(lua_State *L)
 	lcrit_archive_register(L);
 	luaL_newlib(L, core_functions);
 	lcrit_streamer_register(L);
+	lcrit_error_register(L);
 	return 1;
 }

@@ -60,10 +60,22 @@ struct index *lcrit_check_index(lua_State *L, int i);
 struct output *lcrit_check_output(lua_State *L, int i);
 /* Raise a Lua error if writing failed (disk full, closed pipe). */
 void lcrit_output_check(lua_State *L, struct output *o);
-/* Raise a message as it is, without the Lua position luaL_error adds. */
-int lcrit_fail(lua_State *L, const char *fmt, ...);
-/* Raise "NAME: entry N at offset X: path: what". */
+/* Errors (lerror.c). Data and I/O errors raise a crit.Error: a table with
+ * file, entry, offset (or line, column), path and message, whose tostring
+ * is "NAME: entry N at offset X: path: what". Misuse of the API (a wrong
+ * argument, a closed object) raises a plain string. */
+/* Push err about the file NAME (NULL: none) as a crit.Error. */
+void lcrit_error_push(lua_State *L, const char *name, const struct crit_error *err);
+/* Raise err about the file NAME as a crit.Error. */
 int lcrit_raise(lua_State *L, const char *name, const struct crit_error *err);
+/* Raise a crit.Error about the file NAME, at no known place in it, with
+ * a message formatted as by lua_pushfstring. */
+int lcrit_fail_file(lua_State *L, const char *name, const char *fmt, ...);
+/* Raise a plain string as it is, without the Lua position luaL_error adds. */
+int lcrit_fail(lua_State *L, const char *fmt, ...);
+/* Register crit.Error and set core.error and core.is_error in the table on
+ * top of the stack. */
+void lcrit_error_register(lua_State *L);
 
 /* Index entries up to entry i (0-based); 1 if it exists. Raises on a
  * corrupt image. SIZE_MAX indexes them all. */

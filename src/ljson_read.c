@@ -84,7 +84,7 @@ int lcrit_json_read(lua_State *L)
 
 	box->r = new_reader(L, &name);
 	if (!box->r)
-		return lcrit_fail(L, "%s: out of memory", given ? given : name);
+		return lcrit_fail_file(L, given ? given : name, "out of memory");
 	rc = json_read_image(box->r, &o->buf, &res, &err);
 	json_reader_free(box->r);
 	box->r = NULL;

@@ -41,10 +41,8 @@ static struct index *check_image(lua_State *L, int arg)
 {
 	struct index *x = lcrit_check_index(L, arg);
 
-	if (x->h.type->layout == LAYOUT_RAW) {
-		lua_pushfstring(L, "%s: %s", x->name, JSON_WRITE_RAW_MSG);
-		lua_error(L);
-	}
+	if (x->h.type->layout == LAYOUT_RAW)
+		lcrit_fail_file(L, x->name, "%s", JSON_WRITE_RAW_MSG);
 	return x;
 }
 

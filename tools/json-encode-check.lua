@@ -52,7 +52,7 @@ local function encode(input, name)
 	local ok, err = pcall(core.json_read, input, out, name)
 	if not ok then
 		out:abort()
-		return nil, err
+		return nil, tostring(err)
 	end
 	return out:finish()
 end

@@ -7,7 +7,8 @@ local Image = require "crit.image"
 local crit = { _VERSION = "lua-crit 0.1.0" }
 
 --- open(path) -> image | nil, message, errno. A missing or unreadable file
---- returns nil; a corrupt image raises "path: entry N at offset X: what".
+--- returns nil; a corrupt image raises a crit.Error (see crit.error) whose
+--- tostring is "path: entry N at offset X: what".
 --- path may name an image inside a checkpoint archive:
 --- "bb.tar.gz//checkpoint/core-1.img" (see crit.archive).
 function crit.open(path)
@@ -35,6 +36,20 @@ end
 
 --- Every image type: { {name=, magic=, raw=}, ... }.
 crit.magics = core.magics
+
+--- error{ file=, entry=, offset=, line=, column=, path=, message= } -> the
+--- table, made a crit.Error: the value lua-crit raises for every error
+--- about data (a file, an entry, a field). file: the file as named to
+--- lua-crit; entry: 1-based (nil for the header or the whole file);
+--- offset: the byte offset in the file (nil when unknown); line, column:
+--- in a text or JSON document; path: the field path ("vmas[3].start");
+--- message: what is wrong (required). tostring(err) gives the one line
+--- "file: entry N at offset X: path: message", each part only when there.
+--- Misuse of the API (a wrong argument, a closed image) raises a string.
+crit.error = core.error
+
+--- is_error(v) -> whether v is a crit.Error.
+crit.is_error = core.is_error
 
 -- 64-bit values are Lua integers with the same bits: a uint64 above 2^63
 -- reads as a negative number. These print and compare them as unsigned.
