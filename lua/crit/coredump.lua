@@ -9,6 +9,7 @@ local memory = require "crit.memory"
 local lfs = require "lfs"
 
 local ipairs, error, tostring = ipairs, error, tostring
+local crit_error = core.error
 local string_pack, string_unpack, string_rep, string_format = string.pack, string.unpack, string.rep, string.format
 local table_concat, table_unpack = table.concat, table.unpack
 local math_min = math.min
@@ -116,11 +117,9 @@ local ARCH = {
   X86_64 = {
     machine = 62,   -- EM_X86_64
     info = "thread_info",
+    compat = function(ti) return ti.gpregs.mode == "COMPAT" or ti.gpregs.mode == 2 end,
     gpregs = function(ti)
       local g = ti.gpregs
-      if g.mode == "COMPAT" or g.mode == 2 then
-        error("32-bit (compat) tasks are not supported", 0)
-      end
       local vals = {}
       for i, name in ipairs(X86_GPREGS) do vals[i] = g[name] end
       return string_pack("<" .. string_rep("i8", #vals), table_unpack(vals))
@@ -243,12 +242,21 @@ end
 local function build_notes(d, task, m, regions)
   local main = task.core
   local arch = ARCH[main.mtype]
-  if not arch then error("no core file support for " .. tostring(main.mtype) .. " tasks", 0) end
+  if not arch then
+    error(crit_error{ file = d:path_of("core-" .. task.pid), entry = 1, path = "mtype",
+      message = "no core file support for " .. tostring(main.mtype) .. " tasks" }, 0)
+  end
   local notes = {}
   for k, tid in ipairs(thread_list(task)) do
     local c = k == 1 and main or core_of(d, tid)
     local ti = c[arch.info]
-    if not ti then error(string_format("core-%d.img: no %s", tid, arch.info), 0) end
+    if not ti then
+      error(crit_error{ file = d:path_of("core-" .. tid), entry = 1, path = arch.info, message = "missing" }, 0)
+    end
+    if arch.compat and arch.compat(ti) then
+      error(crit_error{ file = d:path_of("core-" .. tid), entry = 1, path = arch.info .. ".gpregs.mode",
+        message = "32-bit (compat) tasks are not supported" }, 0)
+    end
     notes[#notes + 1] = note("CORE", NT_PRSTATUS, prstatus(arch, ti, tid, task, c.thread_core))
     if k == 1 then
       notes[#notes + 1] = note("CORE", NT_PRPSINFO, prpsinfo(task, main, m))

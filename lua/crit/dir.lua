@@ -10,10 +10,13 @@
 --   for _, t in ipairs(assert(d:tasks())) do print(t.pid, t.comm, t.state) end
 --
 -- Two tiers of errors, as in crit.open: an image that is not there returns
--- nil, message, errno; a corrupt image (or one of the wrong type) raises.
+-- nil, err, errno; a corrupt image (or one of the wrong type) raises. Either
+-- err is a crit.Error (see crit.error) naming the file: tostring(err) is
+-- the line to print.
 -- Nothing is read until it is asked for, and nothing is read twice.
 local Image = require "crit.image"
 local layout = require "crit.layout"
+local crit_error = require("crit.core").error
 
 local setmetatable, rawset, type, error, tostring, ipairs =
   setmetatable, rawset, type, error, tostring, ipairs
@@ -115,8 +118,15 @@ function Dir:image(name)
     if img.missing then return nil, img.missing, img.errno end
     return img
   end
-  local index, err, errno = layout.open(self._prefix .. image_file(name))
+  local file = self._prefix .. image_file(name)
+  local index, err, errno = layout.open(file)
   if not index then
+    -- layout.open says "FILE: why" for a file of ours, the whole line
+    -- for anything else (a member of an archive).
+    if type(err) == "string" then
+      local why = err:sub(1, #file + 2) == file .. ": " and err:sub(#file + 3)
+      err = why and crit_error{ file = file, message = why } or crit_error{ message = err }
+    end
     self._images[name] = { missing = err, errno = errno }
     return nil, err, errno
   end
@@ -183,7 +193,8 @@ Dir.__close = Dir.close
 --- dropped, to be rebuilt from the new images.
 function Dir:set_image(name, img)
   if img == nil then
-    self._images[name] = { missing = self._prefix .. image_file(name) .. ": removed", errno = 2, removed = true }
+    self._images[name] = { missing = crit_error{ file = self:path_of(name), message = "removed" }, errno = 2,
+      removed = true }
   else
     self._images[name] = img
   end
@@ -200,8 +211,8 @@ local function typed_image(self, name, magic)
   local img, err, errno = self:image(name)
   if not img then return nil, err, errno end
   if img.magic ~= magic then
-    error(string_format("%s%s: a %s image expected, this is %s", self._prefix,
-      image_file(name), magic, tostring(img.magic)), 0)
+    error(crit_error{ file = self:path_of(name),
+      message = string_format("a %s image expected, this is %s", magic, tostring(img.magic)) }, 0)
   end
   return img
 end
@@ -211,9 +222,7 @@ local function single_entry(self, name, magic)
   local img, err, errno = typed_image(self, name, magic)
   if not img then return nil, err, errno end
   local e = img[1]
-  if not e then
-    error(self._prefix .. image_file(name) .. ": no entry", 0)
-  end
+  if not e then error(crit_error{ file = self:path_of(name), message = "no entry" }, 0) end
   return e
 end
 
@@ -231,7 +240,7 @@ local function pagemap_image(self, name)
   local img, err, errno = typed_image(self, name, "PAGEMAP")
   if not img then return nil, err, errno end
   local head = img[1]
-  if not head then error(self._prefix .. image_file(name) .. ": no entry", 0) end
+  if not head then error(crit_error{ file = self:path_of(name), message = "no entry" }, 0) end
   return img, head
 end
 
@@ -403,7 +412,7 @@ function Dir:pagemap_runs(pid)
   local img, err, errno = typed_image(self, "pagemap-" .. pid, "PAGEMAP")
   if not img then return nil, err, errno end
   local head = img:entry(1)
-  if not head then error(self._prefix .. image_file("pagemap-" .. pid) .. ": no entry", 0) end
+  if not head then error(crit_error{ file = self:path_of("pagemap-" .. pid), message = "no entry" }, 0) end
   local runs = img:fields("vaddr", "nr_pages", "compat_nr_pages", "flags")
   runs() -- the head
   return head, runs

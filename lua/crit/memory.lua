@@ -24,9 +24,11 @@
 -- Addresses are Lua integers with the bits of the uint64: [vsyscall] at
 -- 0xffffffffff600000 is negative, so addresses compare with math.ult.
 local dir = require "crit.dir"
+local core = require "crit.core"
 local layout = require "crit.layout"
 
 local ipairs, pairs, setmetatable, type, error, tostring = ipairs, pairs, setmetatable, type, error, tostring
+local crit_error, is_error = core.error, core.is_error
 local math_min, string_format, string_rep = math.min, string.format, string.rep
 local table_concat, table_sort = table.concat, table.sort
 local coroutine_wrap, coroutine_yield = coroutine.wrap, coroutine.yield
@@ -86,7 +88,9 @@ end
 local function load_source(d, name, page_size)
   local pm = d:image(name)
   if not pm then return nil end
-  if pm.magic ~= "PAGEMAP" then error(name .. ": not a pagemap image (" .. pm.magic .. ")", 0) end
+  if pm.magic ~= "PAGEMAP" then
+    error(crit_error{ file = d:path_of(name), message = "not a pagemap image (" .. pm.magic .. ")" }, 0)
+  end
   local src = setmetatable({
     d = d, name = name, page_size = page_size,
     vaddr = {}, npages = {}, flags = {}, pgoff = {}, n = 0,
@@ -122,12 +126,15 @@ function Source:pages()
   local name = "pages-" .. tostring(self.pages_id)
   local err
   img, err = self.d:image(name)
-  if not img then error(self.name .. ": its pages image: " .. tostring(err), 0) end
+  if not img then
+    if is_error(err) then err.message = err.message .. " (the pages image of " .. self.name .. ".img)" end
+    error(err, 0)
+  end
   local need = self.present_pages * self.page_size
   local have = img:file_size()
   if have < need then
-    error(string_format("%s.img: %d bytes, but %s.img has %d pages present (%d bytes)",
-      name, have, self.name, self.present_pages, need), 0)
+    error(crit_error{ file = self.d:path_of(name), message = string_format(
+      "%d bytes, but %s.img has %d pages present (%d bytes)", have, self.name, self.present_pages, need) }, 0)
   end
   self._pages = img
   return img
@@ -294,8 +301,8 @@ function memory.open(d, pid)
   d = opened
   local mm, err = d:mm(pid)
   if not mm then
-    return nil, string_format("pid %s: no memory image (mm-%s.img): %s", tostring(pid),
-      tostring(pid), tostring(err or "a zombie has none"))
+    return nil, crit_error{ file = d:path_of("mm-" .. pid), message = string_format(
+      "pid %s: no memory image: %s", tostring(pid), err and (err.message or tostring(err)) or "a zombie has none") }
   end
   local page_size = layout.page_size(mm)
   local private = load_source(d, "pagemap-" .. pid, page_size)

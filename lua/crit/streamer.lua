@@ -24,6 +24,7 @@ local dirlib = require "crit.dir"
 local type, error, tostring, setmetatable, pairs, ipairs, pcall, math_floor =
   type, error, tostring, setmetatable, pairs, ipairs, pcall, math.floor
 local io_open, string_format = io.open, string.format
+local crit_error = core.error
 
 local streamer = {}
 
@@ -85,7 +86,7 @@ local function answer_serve(self, policy, file, result)
     return self._s:serve(nil)
   end
   if type(pieces) ~= "table" then
-    error(string_format("%s: the policy returned no pieces", file), 0)
+    error(crit_error{ file = file, message = "the policy returned no pieces" }, 0)
   end
   return self._s:serve(path or nil, pieces)
 end
@@ -210,7 +211,7 @@ function streamer.dir_source(d, changes)
     -- in it the image's bytes start
     local path, base, size = d:locate(file)
     if not path then
-      if c then error(file .. ": patched, but the file is gone", 0) end
+      if c then error(crit_error{ file = file, message = "patched, but the file is gone" }, 0) end
       return nil
     end
     if not c then return path, { { offset = base, len = size } } end

@@ -23,6 +23,7 @@ local string_format, table_sort = string.format, table.sort
 local os_rename, os_remove, os_execute, os_time, os_getenv =
   os.rename, os.remove, os.execute, os.time, os.getenv
 local io_open, tonumber = io.open, tonumber
+local crit_error, is_error = core.error, core.is_error
 
 local transform = {}
 
@@ -293,7 +294,7 @@ function transform.changes(d)
       table_sort(patches, function(a, b) return a.offset < b.offset end)
       for i = 2, #patches do
         if patches[i].offset < patches[i - 1].offset + #patches[i - 1].bytes then
-          error("patch: " .. image_file(name) .. ": overlapping patches of the same bytes", 0)
+          error(crit_error{ file = image_file(name), message = "patch: overlapping patches of the same bytes" }, 0)
         end
       end
       return { image = img, patches = patches, size = img:file_size() }
@@ -327,8 +328,7 @@ local function plan(d)
         local ok, err = pcall(img.write, img, path, { like = like })
         if ok then return end
         -- name the image, not the temporary file it was going to
-        local at, stop = tostring(err):find(path, 1, true)
-        if at then err = err:sub(1, at - 1) .. file .. err:sub(stop + 1) end
+        if is_error(err) and err.file == path then err.file = file end
         error(err, 0)
       end
     end
@@ -362,7 +362,7 @@ local function populate(src, out, actions, opts)
     elseif action ~= "remove" then
       if attr.mode == "link" then
         local ok, e = lfs.link(attr.target, to, true)
-        if not ok then error(to .. ": " .. tostring(e), 0) end
+        if not ok then error(crit_error{ file = to, message = tostring(e) }, 0) end
       -- a hard link: the same bytes, no space (we never write a file in
       -- place); across filesystems, or with --copy, a reflink or a copy
       elseif opts.copy or attr.mode ~= "file" or not lfs.link(from, to) then
@@ -378,7 +378,7 @@ end
 --- to_dir(src, out, actions, opts): write the output directory `out`,
 --- complete, or nothing: it is built under a temporary name and renamed.
 function transform.to_dir(src, out, actions, opts)
-  if lfs.symlinkattributes(out) then error(out .. ": already exists", 0) end
+  if lfs.symlinkattributes(out) then error(crit_error{ file = out, message = "already exists" }, 0) end
   local tmp = temp_dir(out)
   local ok, err = pcall(populate, src, tmp, actions, opts or {})
   if ok then
@@ -577,7 +577,7 @@ end
 function transform.to_archive(d, out, actions, opts)
   local archive = require "crit.archive"
   local a, file = archive.of(d.path)
-  if not a then error(d.path .. ": not read from an archive", 0) end
+  if not a then error(crit_error{ file = d.path, message = "not read from an archive" }, 0) end
   local _, member = archive.split(d.path)
   local compression = (opts and opts.compression) or a:info().compression
   local base = os.tmpname()
@@ -638,8 +638,8 @@ function transform.pagemap_to_compat(img)
     local e = img[k]
     if e.nr_pages ~= nil then
       if e.nr_pages < 0 or e.nr_pages > 0xffffffff then
-        error(string_format("pagemap entry %d: %s pages do not fit in compat_nr_pages", k,
-          crit.u64.tostring(e.nr_pages)), 2)
+        error(crit_error{ file = img:path(), entry = k, path = "nr_pages", message = string_format(
+          "%s pages do not fit in compat_nr_pages", crit.u64.tostring(e.nr_pages)) }, 0)
       end
       e.compat_nr_pages, e.nr_pages = e.nr_pages, nil
     end

@@ -26,7 +26,7 @@ end
 local function make_dir(path)
   if dumpdir.is_dir(path) then return end
   local ok, err = lfs.mkdir(path)
-  if not ok then error(path .. ": " .. tostring(err), 0) end
+  if not ok then error(core.error{ file = path, message = tostring(err) }, 0) end
 end
 
 -- The regular files of a directory, sorted.

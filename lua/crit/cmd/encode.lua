@@ -70,7 +70,7 @@ function encode.command(args)
   local format = args.format or core.input_format(input)
   if format == "txt" then
     local text, err = input:read("a")
-    if not text then error(name .. ": " .. tostring(err), 0) end
+    if not text then error(core.error{ file = name, message = tostring(err) }, 0) end
     core.text_read(text, out, name)
   else
     core.json_read(input, out, name)
