@@ -19,12 +19,15 @@
 -- table { name =, summary =, run = function(d, report) }. See docs/checks.md.
 --
 -- An error raised by a check becomes one finding of that check, unless the
--- check had read an image that the decode check reported corrupt.
+-- check had read an image that the decode check reported corrupt. A
+-- crit.Error gives the finding its image, entry and path; any other error
+-- (a bug in the check) is the finding's message as it is.
 local dirlib = require "crit.dir"
 local layout = require "crit.layout"
+local is_error = require("crit.core").is_error
 
-local ipairs, pairs, type, pcall, tostring, tonumber, error, require, loadfile, setmetatable =
-  ipairs, pairs, type, pcall, tostring, tonumber, error, require, loadfile, setmetatable
+local ipairs, pairs, type, pcall, tostring, error, require, loadfile, setmetatable =
+  ipairs, pairs, type, pcall, tostring, error, require, loadfile, setmetatable
 local string_format, table_sort, table_concat = string.format, table.sort, table.concat
 local ult = math.ult
 
@@ -166,24 +169,12 @@ function check.builtin(name)
   return require("crit.checks." .. name)
 end
 
--- The image a core error names: "/x/mm-1.img: entry 1 ..." -> "mm-1.img".
-local function image_of(msg)
-  return msg:match("([%w%._%-]+%.img):") or msg:match("/(stats%-%w+):")
-end
-
---- check.parse_error(msg) -> image, entry, path, what: the parts of a
---- decode error "FILE: entry N at offset X: field.path: what".
-function check.parse_error(msg)
-  msg = tostring(msg):gsub("^[^\n]-%.lua:%d+: ", "", 1)
-  local image = image_of(msg)
-  local entry, rest = msg:match(": entry (%d+) at offset %d+: (.*)$")
-  if not entry then
-    rest = msg:match("offset %d+: (.*)$") or msg:match("%.img: (.*)$") or msg
-    return image, nil, nil, rest
-  end
-  local path, what = rest:match("^([%w_%.%[%]]+): (.*)$")
-  if path then return image, tonumber(entry), path, what end
-  return image, tonumber(entry), nil, rest
+--- check.error_parts(err) -> image, entry, path, message: where a raised
+--- error is, as a finding says it. A crit.Error gives its fields (image:
+--- the base name of its file); anything else is a message and nothing more.
+function check.error_parts(err)
+  if not is_error(err) then return nil, nil, nil, tostring(err) end
+  return err.file and err.file:match("([^/]*)$"), err.entry, err.path, err.message
 end
 
 local SEVERITY_ORDER = { error = 1, warning = 2, provided = 3 }
@@ -235,7 +226,7 @@ function check.run(d, checks)
   end
   -- Decided once every check ran: the decode check may come later.
   for _, fail in ipairs(failures) do
-    local image, entry, path, what = check.parse_error(fail.err)
+    local image, entry, path, what = check.error_parts(fail.err)
     local explained = image and broken[image]
     for file in pairs(fail.read) do explained = explained or broken[file] end
     if not explained then fail.report("error", image, entry, path, "check failed: " .. what) end

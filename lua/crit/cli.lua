@@ -8,6 +8,7 @@ local usage = require "crit.cmd.usage"
 local io_stderr, io_stdout, os_getenv, os_exit = io.stderr, io.stdout, os.getenv, os.exit
 local xpcall, pcall, require, tostring, type, ipairs = xpcall, pcall, require, tostring, type, ipairs
 local debug_traceback = debug.traceback
+local is_error = require("crit.core").is_error
 
 local cli = {}
 
@@ -130,13 +131,18 @@ local function debugging()
 end
 
 -- The one line an error becomes, or with CRIT_DEBUG the traceback too.
--- luaL_error in the core prefixes the line of our own module that called
--- it: the user wants the message, which names the file. A user script's
--- own file and line ("t.lua:3: boom") stay: they say where its error is.
+-- A crit.Error is its own line: it names the file, entry and field. A
+-- string raised at a line of our own modules (an API misuse, luaL_error in
+-- the core) loses that position: the user wants the message. A user
+-- script's own file and line ("t.lua:3: boom") stay: they say where its
+-- error is.
 local function error_line(err)
+  local structured = is_error(err)
   if type(err) ~= "string" then err = tostring(err) end
   if debugging() then return debug_traceback(err, 2) end
-  err = err:gsub("^[^\n:]-crit/[%w_/]+%.lua:%d+: ", "", 1):gsub("^[^\n:]-crit%.lua:%d+: ", "", 1)
+  if not structured then
+    err = err:gsub("^[^\n:]-crit/[%w_/]+%.lua:%d+: ", "", 1):gsub("^[^\n:]-crit%.lua:%d+: ", "", 1)
+  end
   return (err:gsub("\n+$", ""):gsub("\n", " "))
 end
 

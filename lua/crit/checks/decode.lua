@@ -39,7 +39,7 @@ local function decode_image(path, file, report, broken)
     err = img
   end
   if not ok then
-    local _, entry, fpath, what = check.parse_error(err)
+    local _, entry, fpath, what = check.error_parts(err)
     report("error", file, entry, fpath, what)
     broken[file] = true
     return nil

@@ -6,7 +6,7 @@ local diff = require "crit.diff"
 local stdio = require "crit.cmd.stdio"
 
 local io_stderr = io.stderr
-local pcall, error, type, tostring = pcall, error, type, tostring
+local pcall, error, tostring = pcall, error, tostring
 
 local M = {}
 
@@ -118,8 +118,12 @@ end
 
 -- Trouble is exit status 2, as diff(1) has it: 1 means "they differ".
 local function trouble(err)
-  if type(err) ~= "string" then err = tostring(err) end
-  err = err:gsub("^[^\n]-%.lua:%d+: ", "", 1):gsub("\n+$", ""):gsub("\n", " ")
+  if require("crit.core").is_error(err) then
+    err = tostring(err)
+  else
+    err = tostring(err):gsub("^[^\n]-%.lua:%d+: ", "", 1)
+  end
+  err = err:gsub("\n+$", ""):gsub("\n", " ")
   io_stderr:write("crit.lua: ", err, "\n")
   return 2
 end
