@@ -1,6 +1,9 @@
 -- Errors that say where: one line naming the file, the entry and the
 -- field, never an internal Lua error; and no silent loss in the API.
 local crit = require "crit"
+local core = require "crit.core"
+local check = require "crit.check"
+local stats = require "crit.stats"
 local S = require "spec.support"
 local fuzz = dofile("tools/dumpfuzz.lua")
 
@@ -9,6 +12,13 @@ local MM_REQUIRED = {
   mm_start_brk = 0, mm_brk = 0, mm_arg_start = 0, mm_arg_end = 0, mm_env_start = 0, mm_env_end = 0,
   exe_file_id = 0,
 }
+
+-- The fields of an error value, for assert.same.
+local function fields(err)
+  local t = {}
+  for k, v in pairs(err) do t[k] = v end
+  return t
+end
 
 local function mm_with_auxv(auxv)
   local e = {}
@@ -64,5 +74,123 @@ describe("errors", function()
     assert.has_error(function() pages:insert(1, {}) end)
     assert.has_error(function() crit.open(2 ^ 40) end)
     assert.has_error(function() crit.open(-1) end)
+  end)
+
+  describe("the error value", function()
+    local PAGEMAP = "pagemap-30956.img"
+
+    it("of a decode error has file, entry, offset, path and message; tostring is its line", function()
+      local dir = S.copy_dump("sleep")
+      fuzz.apply(dir, { image = PAGEMAP, entry = 9, field = 1, how = "drop" })
+      local ok, err = pcall(function() return assert(crit.open(dir .. "/" .. PAGEMAP))[9] end)
+      assert.is_false(ok)
+      assert.is_true(crit.is_error(err))
+      assert.are.same({ file = dir .. "/" .. PAGEMAP, entry = 9, offset = 144, path = "vaddr",
+        message = "missing required field" }, fields(err))
+      assert.are.equal(dir .. "/" .. PAGEMAP .. ": entry 9 at offset 144: vaddr: missing required field",
+        tostring(err))
+    end)
+
+    it("of a header error has an offset and no entry", function()
+      local ok, err = pcall(crit.load, "\1\2\3\4\5\6\7\8", "x.img")
+      assert.is_false(ok)
+      assert.are.same({ file = "x.img", offset = 0,
+        message = "unknown magic 0x04030201 (a raw image, like pages-N.img, has no magic)" }, fields(err))
+      assert.are.equal("x.img: offset 0: " .. err.message, tostring(err))
+    end)
+
+    it("of a JSON error has line and column, no offset", function()
+      local doc = '{"magic": "PSTREE", "entries": [{"pid": -1, "ppid": 0, "pgid": 0, "sid": 0}]}'
+      local out = core.output()
+      local ok, err = pcall(core.json_read, doc, out, "t.json")
+      out:abort()
+      assert.is_false(ok)
+      local column = doc:find("-1", 1, true)
+      assert.are.same({ file = "t.json", line = 1, column = column, path = "entries[1].pid",
+        message = '"-1" is out of range for uint32' }, fields(err))
+      assert.are.equal(('t.json: line 1, column %d: entries[1].pid: "-1" is out of range for uint32'):format(column),
+        tostring(err))
+    end)
+
+    it("of an encode error has the entry and the field", function()
+      local img = crit.new("PSTREE")
+      img:append({ pid = 1, ppid = 0, pgid = 0, sid = "x" })
+      local ok, err = pcall(img.encode, img)
+      assert.is_false(ok)
+      assert.are.same({ file = "image", entry = 1, offset = 8, path = "sid",
+        message = "uint32 field needs an integer, got string" }, fields(err))
+      assert.has_error(function() img:encode() end,
+        "image: entry 1 at offset 8: sid: uint32 field needs an integer, got string")
+    end)
+
+    it("of the Lua layer: an image missing from a dump, returned and raised", function()
+      local dir = S.copy_dump("sleep")
+      os.remove(dir .. "/core-30956.img")
+      local d = assert(crit.dir(dir))
+      local c, err, errno = d:core(30956)
+      assert.is_nil(c)
+      assert.are.equal(2, errno)
+      assert.are.same({ file = dir .. "/core-30956.img", message = "No such file or directory" }, fields(err))
+      local ok, raised = pcall(function() return d:tasks()[1].core end)
+      assert.is_false(ok)
+      assert.are.equal(err, raised)
+      assert.are.equal(dir .. "/core-30956.img: No such file or directory", tostring(raised))
+    end)
+
+    it("of the Lua layer: a required field missing, read through stats", function()
+      local dir = S.copy_dump("sleep")
+      fuzz.apply(dir, { image = PAGEMAP, entry = 9, field = 1, how = "drop" })
+      local ok, err = pcall(stats.collect, assert(crit.dir(dir)))
+      assert.is_false(ok)
+      assert.is_true(crit.is_error(err))
+      assert.are.same({ dir .. "/" .. PAGEMAP, 9, "vaddr" }, { err.file, err.entry, err.path })
+    end)
+
+    it("is built by crit.error, checked, and printed part by part", function()
+      local e = crit.error{ file = "d/mm-1.img", entry = 1, path = "vmas[3].start", message = "not page-aligned" }
+      assert.is_true(crit.is_error(e))
+      assert.are.equal("d/mm-1.img: entry 1: vmas[3].start: not page-aligned", tostring(e))
+      assert.are.equal("d/mm-1.img: entry 2 at offset 40: x", tostring(crit.error{ file = "d/mm-1.img", entry = 2,
+        offset = 40, message = "x" }))
+      assert.are.equal("f: offset 0: x", tostring(crit.error{ file = "f", offset = 0, message = "x" }))
+      assert.are.equal("f: line 2, column 3: a.b: x",
+        tostring(crit.error{ file = "f", line = 2, column = 3, path = "a.b", message = "x" }))
+      assert.are.equal("just this", tostring(crit.error{ message = "just this" }))
+      -- context added to the message shows in the line
+      e.message = "not page-aligned (criu would refuse it)"
+      assert.are.equal("d/mm-1.img: entry 1: vmas[3].start: not page-aligned (criu would refuse it)", tostring(e))
+      for _, v in ipairs({ "a string", {}, 1, nil, setmetatable({}, { __tostring = tostring }) }) do
+        assert.is_false(crit.is_error(v))
+      end
+      assert.has_error(function() crit.error{ file = "f" } end)
+      assert.has_error(function() crit.error{ message = "m", entry = 0 } end)
+      assert.has_error(function() crit.error{ message = "m", offset = -1 } end)
+      assert.has_error(function() crit.error{ message = "m", file = 3 } end)
+      assert.has_error(function() crit.error("m") end)
+    end)
+
+    it("is what check reads a finding's image, entry and path from", function()
+      local dir = S.copy_dump("sleep")
+      fuzz.apply(dir, { image = PAGEMAP, entry = 9, field = 1, how = "drop" })
+      local found
+      for _, f in ipairs(check.run(assert(crit.dir(dir)), { check.builtin("decode") })) do
+        if f.image == PAGEMAP then found = f end
+      end
+      assert.are.same({ severity = "error", check = "decode", image = PAGEMAP, entry = 9, path = "vaddr",
+        message = "missing required field" }, found)
+
+      local raising = {
+        { name = "structured", run = function(d)
+          error(crit.error{ file = d.path .. "/mm-30956.img", entry = 1, path = "vmas[2].start", message = "odd" })
+        end },
+        { name = "plain", run = function() error("kaputt") end },
+      }
+      local fs = check.run(assert(crit.dir("spec/fixtures/corpus/sleep")), raising)
+      assert.are.same({ severity = "error", check = "structured", image = "mm-30956.img", entry = 1,
+        path = "vmas[2].start", message = "check failed: odd" }, fs[1])
+      assert.are.equal("plain", fs[2].check)
+      assert.is_nil(fs[2].image)
+      assert.matches("^check failed: spec/errors_spec%.lua:%d+: kaputt$", fs[2].message)
+    end)
   end)
 end)
