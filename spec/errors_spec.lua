@@ -45,6 +45,15 @@ describe("errors", function()
       dir .. "/pagemap-30956.img: entry 9 at offset 144: vaddr: missing required field")
   end)
 
+  it("a pid of 2^31 in pstree.img: coredump names the entry and field", function()
+    local dir = S.copy_dump("sleep")
+    fuzz.apply(dir, { image = "pstree.img", entry = 1, field = 3, how = "value", value = 2147483648 })
+    local r = S.sh("./crit.lua coredump -o " .. S.tmpdir() .. "/core " .. dir)
+    assert.are.equal(1, r.code)
+    assert.are.equal("crit.lua: " .. dir .. "/pstree.img: entry 1: pgid: 2147483648 is not a pid "
+      .. "(a core file holds 0..2^31-1)\n", r.err)
+  end)
+
   it("decode -i DIR says it is a directory", function()
     local r = S.sh("./crit.lua decode -i spec/fixtures/corpus/sleep")
     assert.are.equal(1, r.code)

@@ -237,9 +237,23 @@ local function thread_list(task)
   return tids
 end
 
+-- A core file holds pids in 32 signed bits (the kernel's are below 2^22):
+-- a larger one in pstree.img is an error naming its entry and field.
+local function check_pids(d, task)
+  local function check(v, path)
+    if v < 0 or v > 0x7fffffff then
+      error(crit_error{ file = d:path_of("pstree"), entry = task.entry, path = path,
+        message = string_format("%d is not a pid (a core file holds 0..2^31-1)", v) }, 0)
+    end
+  end
+  for _, f in ipairs({ "pid", "ppid", "pgid", "sid" }) do check(task[f], f) end
+  for i, tid in ipairs(task.threads or {}) do check(tid, "threads[" .. i .. "]") end
+end
+
 -- PRSTATUS, PRPSINFO, SIGINFO, AUXV, FILE for the main thread (the order
 -- the kernel writes), then PRSTATUS and the register notes of each thread.
 local function build_notes(d, task, m, regions)
+  check_pids(d, task)
   local main = task.core
   local arch = ARCH[main.mtype]
   if not arch then

@@ -290,9 +290,10 @@ Task.__index = function(t, k)
   return v
 end
 
---- d:tasks() -> list of tasks in pstree order | nil, message, errno.
+--- d:tasks() -> list of tasks in pstree order | nil, err, errno.
 --- A task: pid, ppid, pgid, sid, threads (the pstree entry's: criu leaves
---- them undefined for a zombie), parent (task or nil), children (list).
+--- them undefined for a zombie), entry (its pstree entry, from 1), parent
+--- (task or nil), children (list).
 --- Read on first use from core-PID (raises if it is missing): core,
 --- state ("alive", "dead" as criu saves a zombie, "stopped", "zombie", or
 --- the number), zombie, stopped, comm. tasks.roots: tasks without a parent
@@ -305,13 +306,13 @@ function Dir:tasks()
   for k, e in ipairs(entries) do
     local t = setmetatable({
       _dir = self, pid = e.pid, ppid = e.ppid, pgid = e.pgid, sid = e.sid,
-      threads = e.threads or {}, children = {},
+      threads = e.threads or {}, entry = k, children = {},
     }, Task)
     tasks[k] = t
     -- one task per pid: coredump would write the same core once per copy
     if entry_of[t.pid] then
-      return nil, string_format("%s: entry %d: pid: %s is already the task of entry %d", self:path_of("pstree"),
-        k, tostring(t.pid), entry_of[t.pid])
+      return nil, crit_error{ file = self:path_of("pstree"), entry = k, path = "pid",
+        message = string_format("%s is already the task of entry %d", tostring(t.pid), entry_of[t.pid]) }
     end
     entry_of[t.pid] = k
     by_pid[t.pid] = t
