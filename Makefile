@@ -56,7 +56,7 @@ GEN      = $(BUILD)/gen
 PROTOS   = $(sort $(wildcard proto/*.proto))
 PB_C     = $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS)) $(GEN)/google/protobuf/descriptor.pb-c.c
 PB_O     = $(PB_C:.c=.o)
-CORE_SRC = src/buf.c src/wire.c src/error.c src/schema.c src/image.c src/atomic.c src/maps.c src/conv.c \
+CORE_SRC = src/buf.c src/wire.c src/error.c src/fileio.c src/schema.c src/image.c src/atomic.c src/maps.c src/conv.c \
            src/json_write.c src/json_read.c src/text_write.c src/text_read.c \
            src/streamer.c src/archive.c
 BIND_SRC = src/lcrit.c src/lerror.c src/msg.c src/ljson_write.c src/ljson_read.c src/lstreamer.c src/larchive.c
@@ -330,5 +330,5 @@ distclean:
 
 # lua-crit's tar reader against libarchive (libarchive-dev), for the
 # comparison in README: build/archive-bench own|libarchive ARCHIVE [PAGES].
-$(BUILD)/archive-bench: tools/archive-bench.c src/archive.c src/error.c src/buf.c src/archive.h
-	$(CC) $(CFLAGS) -std=gnu99 -o $@ tools/archive-bench.c src/archive.c src/error.c src/buf.c -larchive -lz -lzstd
+$(BUILD)/archive-bench: tools/archive-bench.c src/archive.c src/error.c src/fileio.c src/buf.c src/archive.h
+	$(CC) $(CFLAGS) -std=gnu99 -o $@ tools/archive-bench.c src/archive.c src/error.c src/fileio.c src/buf.c -larchive -lz -lzstd

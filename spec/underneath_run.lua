@@ -1,9 +1,12 @@
 -- Run by underneath_spec.lua in a process of its own (a signal must fail the
--- spec, not kill busted): lua5.4 spec/underneath_run.lua CPATH SCENARIO FILE [ROUNDS]
--- Opens FILE through the API, lets the file change underneath (the
--- scenario says how), reads on, and prints "old N" (entries or bytes read
--- as they were) or "error MESSAGE" (the error raised); exit 0.
+-- spec, not kill busted):
+--   lua5.4 spec/underneath_run.lua CPATH SCENARIO FILE [ROUNDS [MEMBER]]
+-- Opens FILE (or, given MEMBER, the image FILE//MEMBER of the archive FILE)
+-- through the API, lets the file change underneath (the scenario says
+-- how), reads on, and prints "old N" (entries or bytes read as they were)
+-- or "error MESSAGE" (the error raised); exit 0.
 local cpath, scenario, path, rounds = arg[1], arg[2], arg[3], tonumber(arg[4] or "1")
+local member = arg[5]
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = cpath .. ";" .. package.cpath
 local core = require "crit.core"
@@ -31,6 +34,27 @@ end
 
 local original = read_all(path)
 
+-- The image and where its bytes start in the file (an archive member's
+-- offset). Raises "FILE: what" or "FILE//MEMBER: what".
+local function open_image()
+  if not member then return assert(core.open(path)), 0 end
+  local a, err = core.archive(path)
+  if not a then error(core.error({ file = path, message = err }), 0) end
+  local _, base = a:locate(member)
+  return assert(a:open(member, path .. "//" .. member)), base
+end
+
+-- Whether err is a crit.Error about the file (or the archive's member).
+local function clean_error(err)
+  return core.is_error(err) and (err.file == path or (member ~= nil and err.file == path .. "//" .. member))
+end
+
+-- Whether a line crit.lua printed is one clean error naming the file.
+local function clean_line(line)
+  return line ~= nil and (line:sub(1, #path + 2) == path .. ": "
+    or (member ~= nil and line:sub(1, #path + 2) == path .. "//"))
+end
+
 local function decode_all(idx)
   local n = idx:count()
   for i = 1, n do idx:decode(i) end
@@ -41,7 +65,7 @@ local scenarios = {}
 
 -- Truncated after the first entry was read: the rest is no longer there.
 function scenarios.truncate()
-  local idx = assert(core.open(path))
+  local idx = open_image()
   idx:decode(1)
   write_all(path, original:sub(1, 4096))
   return decode_all(idx)
@@ -49,7 +73,7 @@ end
 
 -- Grown after indexing: what was indexed reads as it was.
 function scenarios.grow()
-  local idx = assert(core.open(path))
+  local idx = open_image()
   local n = idx:count()
   write_all(path, string.rep("\255", 1 << 20), "ab")
   assert(decode_all(idx) == n)
@@ -58,18 +82,18 @@ end
 
 -- An entry's size rewritten in place after indexing, its bytes let go.
 function scenarios.rewrite()
-  local idx = assert(core.open(path))
+  local idx, base = open_image()
   local n = idx:count()
   local at = idx:span(n // 2)
   idx:drop(1, n)
-  overwrite(path, at, string.pack("<I4", 0x7fffffff))
+  overwrite(path, base + at, string.pack("<I4", 0x7fffffff))
   idx:decode(n // 2 + 1) -- found by hopping over the entry rewritten
   return decode_all(idx)
 end
 
 -- A raw image (pages-N.img) truncated while open.
 function scenarios.raw()
-  local idx = assert(core.open(path))
+  local idx = open_image()
   local size = idx:info().size
   write_all(path, "")
   local got = 0
@@ -125,7 +149,7 @@ function scenarios.hammer()
   local counts = { old = 0, error = 0 }
   for _ = 1, rounds do
     local ok, err = pcall(function()
-      local idx = assert(core.open(path))
+      local idx = open_image()
       if idx:info().raw then
         local size = idx:info().size
         for off = 0, size - 4096, 65536 do idx:slice(off, 4096) end
@@ -138,7 +162,7 @@ function scenarios.hammer()
     end)
     if ok then
       counts.old = counts.old + 1
-    elseif core.is_error(err) and err.file == path then
+    elseif clean_error(err) then
       counts.error = counts.error + 1
     else
       io.stderr:write("not a clean error: ", tostring(err), "\n")
@@ -149,20 +173,28 @@ function scenarios.hammer()
   return counts.old .. " " .. counts.error
 end
 
--- ROUNDS times, crit.lua decode of the file while another process changes
--- it: exit 0 or 1, never a signal.
+-- ROUNDS times, crit.lua decode of the file (of an archive, in turn
+-- `x ARCHIVE ps` and decode of its member) while another process changes
+-- it: exit 0, or 1 with one line naming the file; never a signal.
 function scenarios.cli()
+  local commands = { "decode -i " .. path }
+  if member then commands = { "x " .. path .. " ps", "decode -i " .. path .. "//" .. member } end
   local stop = start_mutator()
   local counts = { [0] = 0, [1] = 0 }
-  for _ = 1, rounds do
-    local _, _, code = os.execute("./crit.lua decode -i " .. path .. " > /dev/null 2>&1")
-    if code ~= 0 and code ~= 1 then
+  local errors = path .. ".stderr"
+  for i = 1, rounds do
+    local command = "./crit.lua " .. commands[(i - 1) % #commands + 1]
+    local _, how, code = os.execute(command .. " > /dev/null 2>" .. errors)
+    local said = read_all(errors)
+    local line = said:match("^crit%.lua: (.-)\n$")
+    if how ~= "exit" or (code ~= 0 and code ~= 1) or (code == 1 and not clean_line(line)) then
       stop()
-      io.stderr:write("crit.lua decode exited ", tostring(code), "\n")
+      io.stderr:write(command, " exited ", tostring(how), " ", tostring(code), ": ", said, "\n")
       os.exit(3)
     end
     counts[code] = counts[code] + 1
   end
+  os.remove(errors)
   stop()
   return counts[0] .. " " .. counts[1]
 end

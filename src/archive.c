@@ -3,8 +3,11 @@
  * temporary file, and the tar headers are read as the bytes arrive: a tar
  * has no central directory, so the whole stream must be read to know its
  * members anyway, and the spool then gives every member (pages images
- * too) by offset from one mapping, at the cost of the tar's size in
- * TMPDIR (freed when the archive is closed or the process dies). */
+ * too) by offset, as a plain tar does, at the cost of the tar's size in
+ * TMPDIR (freed when the archive is closed or the process dies).
+ * Both are read with pread, the spool too: it is ours and unlinked, but
+ * one way of reading serves both, and a mapping would turn an I/O error
+ * (or a truncation through /proc/PID/fd) into SIGBUS. */
 #include "archive.h"
 
 #include <errno.h>
@@ -12,12 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+
+#include "fileio.h"
 
 #define BLOCK 512
 #define PAX_MAX (1u << 20)	/* a PAX or GNU long-name record larger is hostile */
@@ -221,53 +225,51 @@ static int link_inside(const char *member, const char *target)
 	return 1;
 }
 
-/* Reading state: the byte source, and what PAX / GNU records said about
- * the next member. */
+int archive_read_at(const struct archive *a, uint64_t off, void *p, size_t n,
+		    struct crit_error *err)
+{
+	return fileio_read_at(a->fd, p, n, off, "archive", a->len, err);
+}
+
+/* Headers are read through a window of the tar bytes: one pread gives the
+ * headers of many small members, and listing a million of them takes no
+ * more memory than the window. */
+#define SCAN_WINDOW (64u * 1024)
+
+/* Reading state: a window of the tar bytes, and what PAX / GNU records
+ * said about the next member. */
 struct scan {
-	int fd;			/* the spool (compressed) or the archive */
-	const uint8_t *map;	/* or the mapped plain tar */
-	uint64_t map_len;
 	uint64_t pos;		/* next header */
 	uint64_t first;		/* first header block of the member being built */
-	uint64_t dropped;	/* mapped pages before this were let go */
 	int ended;
 	char long_name[4096], long_link[4096];
 	int has_name, has_link, has_size;
 	uint64_t pax_size;
+	uint64_t win_off;	/* win holds bytes [win_off, win_off + win_len) */
+	size_t win_len;
+	uint8_t win[SCAN_WINDOW];
 };
 
-static int read_at(struct scan *s, uint64_t off, void *p, size_t n)
+/* Bytes [off, off + n) of the tar, all within the first `avail`. */
+static int scan_read(const struct archive *a, struct scan *s, uint64_t off, void *p, size_t n,
+		     uint64_t avail, struct crit_error *err)
 {
-	if (s->map) {
-		memcpy(p, s->map + off, n);
+	size_t k;
+
+	if (off >= s->win_off && off + n <= s->win_off + s->win_len) {
+		memcpy(p, s->win + (off - s->win_off), n);
 		return 0;
 	}
-	while (n) {
-		ssize_t r = pread(s->fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p = (uint8_t *)p + r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
+	if (n > SCAN_WINDOW)
+		return archive_read_at(a, off, p, n, err);
+	k = avail - off < SCAN_WINDOW ? (size_t)(avail - off) : SCAN_WINDOW;
+	s->win_len = 0;
+	if (archive_read_at(a, off, s->win, k, err))
+		return -1;
+	s->win_off = off;
+	s->win_len = k;
+	memcpy(p, s->win, n);
 	return 0;
-}
-
-/* A mapped tar's headers are read front to back once: let the pages
- * behind go, so that listing a million members stays small. */
-#define DROP_WINDOW (4u << 20)
-static void drop_behind(struct scan *s)
-{
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	/* never past the mapping: madvise would reach whatever lies beyond */
-	uint64_t to = (s->pos < s->map_len ? s->pos : s->map_len) & ~(page - 1);
-
-	if (to - s->dropped < DROP_WINDOW)
-		return;
-	madvise((void *)(uintptr_t)(s->map + s->dropped), (size_t)(to - s->dropped), MADV_DONTNEED);
-	s->dropped = to;
 }
 
 /* "LEN key=value\n" records: path, linkpath, size. */
@@ -396,8 +398,8 @@ static int scan_headers(struct archive *a, const struct archive_limits *lim, str
 		uint64_t size, padded;
 		char type;
 
-		if (read_at(s, s->pos, h, BLOCK))
-			return crit_fail(err, "cannot read at offset %llu", (unsigned long long)s->pos);
+		if (scan_read(a, s, s->pos, h, BLOCK, avail, err))
+			return -1;
 		if (all_zero(h, BLOCK)) {
 			s->ended = 1;
 			a->tar_end = s->pos;
@@ -430,10 +432,11 @@ static int scan_headers(struct archive *a, const struct archive_limits *lim, str
 				continue;
 			}
 			rec = malloc(size + 1);
-			if (!rec || read_at(s, s->pos + BLOCK, rec, size)) {
+			if (!rec)
+				return crit_fail(err, "out of memory");
+			if (scan_read(a, s, s->pos + BLOCK, rec, size, avail, err)) {
 				free(rec);
-				return crit_fail(err, "cannot read the header at offset %llu",
-						 (unsigned long long)s->pos);
+				return -1;
 			}
 			rec[size] = 0;
 			if (!s->has_name && !s->has_link && !s->has_size)
@@ -458,8 +461,6 @@ static int scan_headers(struct archive *a, const struct archive_limits *lim, str
 			return -1;
 		s->has_name = s->has_link = s->has_size = 0;
 		s->pos += BLOCK + padded;
-		if (s->map)
-			drop_behind(s);
 	}
 	return 0;
 }
@@ -628,24 +629,6 @@ out:
 	return r;
 }
 
-static int map_tar(struct archive *a, int fd, uint64_t len, struct crit_error *err)
-{
-	void *m;
-
-	a->len = len;
-	if (!len)
-		return 0;
-	if (len > SIZE_MAX)
-		return crit_fail(err, "too large to map");
-	m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED)
-		return crit_fail(err, "cannot map: %s", strerror(errno));
-	a->map = m;
-	a->map_len = (size_t)len;
-	a->data = m;
-	return 0;
-}
-
 static int finish_scan(struct archive *a, struct scan *s, struct crit_error *err)
 {
 	size_t i;
@@ -697,11 +680,12 @@ int archive_open(struct archive *a, int fd, const struct archive_limits *lim,
 	else if (n >= 4 && !memcmp(head, ZSTD_MAGIC, 4))
 		a->compression = ARCHIVE_ZSTD;
 	if (a->compression == ARCHIVE_NONE) {
-		if (map_tar(a, fd, (uint64_t)st.st_size, err))
-			goto out;
+		a->len = (uint64_t)st.st_size;
 		a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		s->map = a->data;
-		s->map_len = a->len;
+		if (a->fd < 0) {
+			crit_fail(err, "%s", strerror(errno));
+			goto out;
+		}
 		if (scan_headers(a, lim, s, a->len, err) || finish_scan(a, s, err))
 			goto out;
 	} else {
@@ -710,10 +694,9 @@ int archive_open(struct archive *a, int fd, const struct archive_limits *lim,
 			crit_fail(err, "cannot create a file in TMPDIR: %s", strerror(errno));
 			goto out;
 		}
-		s->fd = spool;
-		a->fd = spool; /* kept: streamers read members through it */
+		a->fd = spool; /* kept: members are read through it */
 		if (lseek(fd, 0, SEEK_SET) < 0 || decompress(a, fd, spool, lim, s, err) ||
-		    finish_scan(a, s, err) || map_tar(a, spool, a->len, err))
+		    finish_scan(a, s, err))
 			goto out;
 	}
 	r = 0;
@@ -732,8 +715,6 @@ void archive_init(struct archive *a)
 
 void archive_close(struct archive *a)
 {
-	if (a->map)
-		munmap(a->map, a->map_len);
 	if (a->fd >= 0)
 		close(a->fd);
 	free(a->members);
@@ -822,6 +803,24 @@ int archive_writer_put(struct archive_writer *w, const void *p, size_t n)
 		n -= k;
 	}
 	return 0;
+}
+
+int archive_writer_copy_member(struct archive_writer *w, const struct archive *a,
+			       const struct archive_member *m, struct crit_error *err)
+{
+	uint8_t *chunk = malloc(CHUNK);
+	uint64_t off;
+	size_t n;
+	int r = 0;
+
+	if (!chunk)
+		return crit_fail(err, "out of memory");
+	for (off = m->header; off < m->end && r == 0; off += n) {
+		n = m->end - off < CHUNK ? (size_t)(m->end - off) : CHUNK;
+		r = archive_read_at(a, off, chunk, n, err) || archive_writer_put(w, chunk, n) ? -1 : 0;
+	}
+	free(chunk);
+	return r;
 }
 
 int archive_writer_pad(struct archive_writer *w)
@@ -914,7 +913,8 @@ int archive_writer_file_header(struct archive_writer *w, const char *name, uint6
 }
 
 int archive_writer_header_like(struct archive_writer *w, const struct archive *a,
-			       const struct archive_member *m, uint64_t size, uint64_t mtime)
+			       const struct archive_member *m, uint64_t size, uint64_t mtime,
+			       struct crit_error *err)
 {
 	uint8_t h[BLOCK];
 	unsigned sum = 0;
@@ -922,7 +922,13 @@ int archive_writer_header_like(struct archive_writer *w, const struct archive *a
 
 	if (m->header != m->data - BLOCK || size > 077777777777ull)
 		return archive_writer_file_header(w, archive_name(a, m), size, m->mode, mtime);
-	memcpy(h, a->data + m->header, BLOCK);
+	if (archive_read_at(a, m->header, h, BLOCK, err))
+		return -1;
+	/* read again: the archive may have been rewritten since it was opened */
+	if (!tar_checksum_ok(h))
+		return crit_fail(err, "the archive changed while it was open: the header of '%s' "
+				      "at offset %llu no longer checks", archive_name(a, m),
+				 (unsigned long long)m->header);
 	put_octal(h + 124, 12, size);
 	put_octal(h + 136, 12, mtime);
 	memset(h + 148, ' ', 8);

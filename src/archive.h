@@ -1,8 +1,10 @@
 /* Container checkpoint archives (podman, CRI-O, kubelet): a tar, plain,
  * gzip or zstd, recognised by its first bytes. Opening reads the table of
- * contents once; a member is then a byte range of one mapping: the archive
- * file itself (plain tar) or its decompressed stream spooled to an unlinked
- * temporary file. Also a tar writer for new archives. No Lua here. */
+ * contents once; a member is then a byte range of one file, read with
+ * pread: the archive itself (plain tar) or its decompressed stream spooled
+ * to an unlinked temporary file. Never a mapping: another process may
+ * truncate the archive while it is open. Also a tar writer for new
+ * archives. No Lua here. */
 #ifndef CRIT_ARCHIVE_H
 #define CRIT_ARCHIVE_H
 
@@ -34,10 +36,7 @@ struct archive_limits {
 
 struct archive {
 	int fd;			/* the tar bytes as a file: the archive, or the spool; -1 */
-	const uint8_t *data;	/* the tar bytes, mapped */
-	uint64_t len;
-	void *map;
-	size_t map_len;
+	uint64_t len;		/* of the tar bytes, when opened */
 	enum archive_compression compression;
 	struct archive_member *members;
 	size_t count, cap;
@@ -59,6 +58,11 @@ int archive_open(struct archive *a, int fd, const struct archive_limits *lim,
 void archive_close(struct archive *a); /* idempotent */
 /* Before archive_open, or after a failed one: nothing to close. */
 void archive_init(struct archive *a);
+
+/* Bytes [off, off + n) of the tar into p: 0, or -1 with err set when
+ * they cannot be read (another process truncated the archive). */
+int archive_read_at(const struct archive *a, uint64_t off, void *p, size_t n,
+		    struct crit_error *err);
 
 /* The member with this name ("checkpoint/core-1.img"), or NULL. */
 const struct archive_member *archive_find(const struct archive *a, const char *name);
@@ -84,16 +88,21 @@ struct archive_writer {
 
 int archive_writer_init(struct archive_writer *w, struct buf *out,
 			enum archive_compression c, int level);
-/* Tar bytes as they are (a member copied from another archive). */
+/* Tar bytes as they are. */
 int archive_writer_put(struct archive_writer *w, const void *p, size_t n);
+/* Member m of archive a as it is, its header blocks (PAX, GNU) included,
+ * read a chunk at a time. -1: err set (reading a) or w->failed. */
+int archive_writer_copy_member(struct archive_writer *w, const struct archive *a,
+			       const struct archive_member *m, struct crit_error *err);
 /* A regular file's header (PAX header first if the name is long). */
 int archive_writer_file_header(struct archive_writer *w, const char *name, uint64_t size,
 			       uint32_t mode, uint64_t mtime);
 /* The header of member m of archive a (owner, names, mode kept) for new
  * contents of `size` bytes written at mtime; a fresh header when m's has
- * PAX or GNU blocks before it. */
+ * PAX or GNU blocks before it. -1: err set (reading a) or w->failed. */
 int archive_writer_header_like(struct archive_writer *w, const struct archive *a,
-			       const struct archive_member *m, uint64_t size, uint64_t mtime);
+			       const struct archive_member *m, uint64_t size, uint64_t mtime,
+			       struct crit_error *err);
 /* Zeros up to the next 512-byte block. */
 int archive_writer_pad(struct archive_writer *w);
 /* The end-of-archive blocks, and the end of the compressed stream. */

@@ -1,6 +1,6 @@
 /* The binding of archive.c: core.archive(path) reads a container
  * checkpoint archive's table of contents; its members become indexes
- * (images) over the archive's one mapping, pinned by it. core.archive_writer
+ * (images) read from the archive's file at their offset. core.archive_writer
  * writes a new tar, plain or compressed, into a crit.core output. */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,9 +57,11 @@ int lcrit_archive_open(lua_State *L)
 	}
 	lim.max_members = (size_t)env_u64("CRIT_ARCHIVE_MAX_MEMBERS", ARCHIVE_MAX_MEMBERS);
 	lim.max_bytes = env_u64("CRIT_ARCHIVE_MAX_BYTES", UINT64_MAX);
-	a = lua_newuserdatauv(L, sizeof(*a), 0);
+	a = lua_newuserdatauv(L, sizeof(*a), 1);
 	archive_init(a);
 	luaL_setmetatable(L, ARCHIVE_MT);
+	lua_pushvalue(L, 1);
+	lua_setiuservalue(L, -2, 1); /* its path, for errors reading it later */
 	crit_error_clear(&err);
 	r = archive_open(a, fd, &lim, &err);
 	close(fd);
@@ -134,6 +136,15 @@ static int archive_member(lua_State *L)
 	return 1;
 }
 
+/* Raise "ARCHIVE//MEMBER: what" for a member of the archive at stack
+ * index i that could not be read. */
+static int raise_member(lua_State *L, int i, const struct archive *a,
+			const struct archive_member *m, const struct crit_error *err)
+{
+	lua_getiuservalue(L, i, 1);
+	return lcrit_fail(L, "%s//%s: %s", lua_tostring(L, -1), archive_name(a, m), err->msg);
+}
+
 /* The regular member `name`, or nil, message, errno pushed (returns NULL). */
 static const struct archive_member *regular(lua_State *L, struct archive *a, const char *name,
 					    const char *label)
@@ -161,7 +172,9 @@ static int archive_open_member(lua_State *L)
 
 	if (!m)
 		return 3;
-	lcrit_index_view(L, label, a->data + m->data, (size_t)m->size, 1);
+	if (a->fd < 0)
+		return lcrit_fail(L, "%s: the archive is closed", label);
+	lcrit_index_member(L, label, a->fd, m->data, m->size, a->len);
 	return 1;
 }
 
@@ -171,10 +184,16 @@ static int archive_read(lua_State *L)
 	struct archive *a = check_archive(L, 1);
 	const char *name = luaL_checkstring(L, 2);
 	const struct archive_member *m = regular(L, a, name, name);
+	struct crit_error err;
+	luaL_Buffer b;
 
 	if (!m)
 		return 3;
-	lua_pushlstring(L, (const char *)a->data + m->data, (size_t)m->size);
+	crit_error_clear(&err);
+	if (archive_read_at(a, m->data, luaL_buffinitsize(L, &b, (size_t)m->size), (size_t)m->size,
+			    &err))
+		return raise_member(L, 1, a, m, &err);
+	luaL_pushresultsize(&b, (size_t)m->size);
 	return 1;
 }
 
@@ -267,10 +286,15 @@ static int awriter_copy_member(lua_State *L)
 	struct archive_writer *w = check_awriter(L, 1);
 	struct archive *a = check_archive(L, 2);
 	const struct archive_member *m = archive_find(a, luaL_checkstring(L, 3));
+	struct crit_error err;
+	int r;
 
 	luaL_argcheck(L, m != NULL, 3, "no such member");
-	return awriter_check(L, w, archive_writer_put(w, a->data + m->header,
-						      (size_t)(m->end - m->header)));
+	crit_error_clear(&err);
+	r = archive_writer_copy_member(w, a, m, &err);
+	if (r && err.msg[0])
+		return raise_member(L, 2, a, m, &err);
+	return awriter_check(L, w, r);
 }
 
 /* w:file(name, size, mode, mtime): a regular file's header; its bytes follow. */
@@ -297,10 +321,16 @@ static int awriter_file_like(lua_State *L)
 	const struct archive_member *m = archive_find(a, luaL_checkstring(L, 3));
 	lua_Integer size = luaL_checkinteger(L, 4), mtime = luaL_checkinteger(L, 5);
 
+	struct crit_error err;
+	int r;
+
 	luaL_argcheck(L, m != NULL, 3, "no such member");
 	luaL_argcheck(L, size >= 0, 4, "negative size");
-	return awriter_check(L, w, archive_writer_header_like(w, a, m, (uint64_t)size,
-							      (uint64_t)mtime));
+	crit_error_clear(&err);
+	r = archive_writer_header_like(w, a, m, (uint64_t)size, (uint64_t)mtime, &err);
+	if (r && err.msg[0])
+		return raise_member(L, 2, a, m, &err);
+	return awriter_check(L, w, r);
 }
 
 /* w:write(bytes) */
@@ -320,9 +350,17 @@ static int awriter_copy_from(lua_State *L)
 	struct index *x = lcrit_check_index(L, 2);
 	lua_Integer off = luaL_checkinteger(L, 3), n = luaL_checkinteger(L, 4);
 
+	uint8_t chunk[64 * 1024];
+	size_t k;
+
 	luaL_argcheck(L, off >= 0 && (uint64_t)off <= x->len, 3, "offset past the end");
 	luaL_argcheck(L, n >= 0 && (uint64_t)n <= x->len - (uint64_t)off, 4, "range past the end");
-	return awriter_check(L, w, archive_writer_put(w, x->data + off, (size_t)n));
+	for (; n > 0 && !w->failed; off += (lua_Integer)k, n -= (lua_Integer)k) {
+		k = n < (lua_Integer)sizeof(chunk) ? (size_t)n : sizeof(chunk);
+		lcrit_index_read(L, x, (uint64_t)off, k, chunk);
+		archive_writer_put(w, chunk, k);
+	}
+	return awriter_check(L, w, 0);
 }
 
 /* w:pad(): to the end of the member's last block */

@@ -18,6 +18,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "fileio.h"
 #include "image.h"
 #include "msg.h"
 #include "wire.h"
@@ -48,7 +49,6 @@ static int index_gc(lua_State *L)
 	if (x->map)
 		munmap(x->map, x->len);
 	x->map = NULL;
-	x->view = 0;
 	x->data = NULL;
 	if (x->fd >= 0)
 		close(x->fd);
@@ -90,7 +90,7 @@ static int raise_changed(lua_State *L, struct index *x, struct crit_error *err)
 	char what[sizeof(err->msg)];
 
 	memcpy(what, err->msg, sizeof(what));
-	crit_fail(err, "the file changed since it was indexed: %s", what);
+	crit_fail(err, "the %s changed since it was indexed: %s", x->member ? "archive" : "file", what);
 	return lcrit_raise(L, x->name, err);
 }
 
@@ -149,29 +149,13 @@ const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *lo
 	return x->data + loc->start + 4;
 }
 
-/* n bytes of the file from offset off into dst: -1 (err set) if it has
- * them no more. */
+/* n bytes of the image from offset off into dst: -1 (err set) if the
+ * file has them no more. */
 static int read_at(const struct index *x, uint8_t *dst, uint64_t off, size_t n,
 		   struct crit_error *err)
 {
-	struct stat st;
-	ssize_t r;
-
-	while (n > 0) {
-		r = pread(x->fd, dst, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return crit_fail(err, "reading the file: %s", strerror(errno));
-		if (r == 0)
-			return crit_fail(err, "the file changed while it was open: it has %jd bytes now, "
-					      "%zu when it was opened",
-					 fstat(x->fd, &st) ? (intmax_t)-1 : (intmax_t)st.st_size, x->len);
-		dst += r;
-		off += (uint64_t)r;
-		n -= (size_t)r;
-	}
-	return 0;
+	return fileio_read_at(x->fd, dst, n, x->base + off, x->member ? "archive" : "file",
+			      x->file_len, err);
 }
 
 /* Read chunks [a, b) of the file into the copy. */
@@ -219,9 +203,8 @@ static void index_need(lua_State *L, struct index *x, uint64_t from, uint64_t to
 		lcrit_raise(L, x->name, &err);
 }
 
-/* Bytes [off, off + n) of the image into dst: from the copy, or from the
- * file of a raw image. Raises if the file has them no more. */
-static void index_read(lua_State *L, struct index *x, uint64_t off, size_t n, uint8_t *dst)
+/* From the copy, or from the file of a raw image. */
+void lcrit_index_read(lua_State *L, struct index *x, uint64_t off, size_t n, uint8_t *dst)
 {
 	struct crit_error err;
 
@@ -257,18 +240,9 @@ static void index_start(lua_State *L, struct index *x)
 
 void lcrit_index_drop(struct index *x, uint64_t from, uint64_t to)
 {
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), pa, pb;
 	size_t a = (size_t)((from + LOAD_CHUNK - 1) / LOAD_CHUNK); /* whole chunks only */
 	size_t b = (size_t)(to >= x->len ? (x->len + LOAD_CHUNK - 1) / LOAD_CHUNK : to / LOAD_CHUNK);
 
-	if (x->view && from < to && to <= x->len) {
-		/* whole pages only: a member shares its first and last with others */
-		pa = ((uintptr_t)(x->data + from) + page - 1) & ~(page - 1);
-		pb = (uintptr_t)(x->data + to) & ~(page - 1);
-		if (pa < pb)
-			madvise((void *)pa, pb - pa, MADV_DONTNEED);
-		return;
-	}
 	if (!x->loaded || a >= b)
 		return;
 	x->cur.ready_to = 0; /* what the cursor had may be gone */
@@ -385,13 +359,38 @@ static int spool(int fd)
  * closed: a dump of many small images holds no descriptors open. */
 #define LOAD_EAGER ((size_t)1 << 20)
 
+/* Read the image, x->len bytes at x->base of x->fd: see struct index. */
+static int index_load_fd(lua_State *L, struct index *x)
+{
+	void *m;
+
+	if (x->len == 0 || (schema_raw_by_filename(x->name) && x->len > LOAD_EAGER))
+		return 0; /* a large raw image: ranges are read when asked for */
+	m = mmap(NULL, x->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	x->map = m;
+	x->data = m;
+	x->loaded = calloc((size_t)((x->len + LOAD_CHUNK - 1) / LOAD_CHUNK), 1);
+	if (!x->loaded)
+		return -1;
+	if (x->len <= LOAD_EAGER) {
+		index_need(L, x, 0, x->len);
+		free(x->loaded);
+		x->loaded = NULL;
+		close(x->fd);
+		x->fd = -1;
+	}
+	return 0;
+}
+
 /* Take the file fd (a regular one, or what else it is, a pipe, copied to
  * a temporary file first, or failing that read whole) as the source of
- * the image: see struct index. The caller keeps and closes fd. */
+ * the image. The caller keeps and closes fd. */
 static int index_load(lua_State *L, struct index *x, int fd)
 {
 	struct stat st;
-	void *m;
 
 	if (fstat(fd, &st))
 		return -1;
@@ -413,25 +412,8 @@ static int index_load(lua_State *L, struct index *x, int fd)
 	if (x->fd < 0)
 		return -1;
 	x->len = (size_t)st.st_size;
-	if (x->len == 0 || (schema_raw_by_filename(x->name) && x->len > LOAD_EAGER))
-		return 0; /* a large raw image: ranges are read when asked for */
-	m = mmap(NULL, x->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
-	if (m == MAP_FAILED)
-		return -1;
-	x->map = m;
-	x->data = m;
-	x->loaded = calloc((size_t)((x->len + LOAD_CHUNK - 1) / LOAD_CHUNK), 1);
-	if (!x->loaded)
-		return -1;
-	if (x->len <= LOAD_EAGER) {
-		index_need(L, x, 0, x->len);
-		free(x->loaded);
-		x->loaded = NULL;
-		close(x->fd);
-		x->fd = -1;
-	}
-	return 0;
+	x->file_len = (uint64_t)st.st_size;
+	return index_load_fd(L, x);
 }
 
 /* core.open(path | fd [, name]) -> index | nil, message, errno. An
@@ -473,18 +455,18 @@ fail:
 	return 3;
 }
 
-struct index *lcrit_index_view(lua_State *L, const char *name, const uint8_t *data,
-			       size_t len, int owner)
+struct index *lcrit_index_member(lua_State *L, const char *name, int fd, uint64_t base,
+				 uint64_t len, uint64_t file_len)
 {
-	struct index *x;
+	struct index *x = index_new(L, name);
 
-	owner = lua_absindex(L, owner);
-	x = index_new(L, name);
-	lua_pushvalue(L, owner);
-	lua_setiuservalue(L, -2, 1);
-	x->data = data;
-	x->len = len;
-	x->view = 1;
+	x->member = 1;
+	x->base = base;
+	x->len = (size_t)len;
+	x->file_len = file_len;
+	x->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (x->fd < 0 || index_load_fd(L, x))
+		lcrit_fail(L, "%s: %s", name, strerror(errno));
 	index_start(L, x);
 	return x;
 }
@@ -714,7 +696,7 @@ static int index_bytes(lua_State *L)
 	struct index *x = check_index(L, 1);
 	luaL_Buffer b;
 
-	index_read(L, x, 0, x->len, (uint8_t *)luaL_buffinitsize(L, &b, x->len));
+	lcrit_index_read(L, x, 0, x->len, (uint8_t *)luaL_buffinitsize(L, &b, x->len));
 	luaL_pushresultsize(&b, x->len);
 	return 1;
 }
@@ -742,7 +724,7 @@ static int index_slice(lua_State *L)
 	uint64_t off = index_range(L, x, 2, &len);
 	luaL_Buffer b;
 
-	index_read(L, x, off, len, (uint8_t *)luaL_buffinitsize(L, &b, len));
+	lcrit_index_read(L, x, off, len, (uint8_t *)luaL_buffinitsize(L, &b, len));
 	luaL_pushresultsize(&b, len);
 	return 1;
 }
@@ -883,9 +865,10 @@ static size_t hole_at(const struct index *x, uint64_t off, size_t len)
 
 	if (x->data || x->fd < 0)
 		return 0;
-	data = lseek(x->fd, (off_t)off, SEEK_DATA);
+	data = lseek(x->fd, (off_t)(x->base + off), SEEK_DATA);
 	if (data < 0)
 		return errno == ENXIO ? len : 0; /* ENXIO: only a hole up to the end */
+	data -= (off_t)x->base;
 	return (uint64_t)data - off < len ? (size_t)((uint64_t)data - off) : len;
 }
 
@@ -913,7 +896,7 @@ static int output_copy_from(lua_State *L)
 			continue;
 		}
 		n = len < sizeof(chunk) ? len : sizeof(chunk);
-		index_read(L, x, off, n, chunk);
+		lcrit_index_read(L, x, off, n, chunk);
 		if (sparse && n == sizeof(chunk) && all_zero(chunk, n)) {
 			buf_skip(&o->buf, n);
 			o->sparse = 1;

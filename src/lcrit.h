@@ -24,16 +24,20 @@
  * again if touched. A raw image (pages-N.img) over 1 MiB is not copied:
  * its ranges are read when asked for. A file that shrank is an error
  * naming it. Files up to 1 MiB are copied whole when opened and their
- * descriptor closed: a dump of many small images holds none open. */
+ * descriptor closed: a dump of many small images holds none open. An
+ * archive member is read the same way, from its own descriptor of the
+ * archive (or its spool), at the member's offset. */
 #define INDEX_STRIDE 16
 #define LOAD_CHUNK ((uint64_t)64 << 10)
 struct index {
 	const uint8_t *data;	/* the copy (NULL: a raw image read with pread) */
-	size_t len;		/* the file's size when it was opened */
+	size_t len;		/* the image's size when it was opened */
 	void *map;		/* the anonymous mapping to unmap, or NULL */
 	int fd;			/* the file, read on demand; -1 once all is read */
+	uint64_t base;		/* where the image starts in fd (an archive member's offset) */
+	uint64_t file_len;	/* fd's size when it was opened */
+	int member;		/* fd is an archive: errors say so */
 	uint8_t *loaded;	/* loaded[k]: chunk k of map holds the file's bytes */
-	int view;		/* data lies in another object's mapping (an archive member) */
 	struct image_header h;
 	size_t count;		/* entries indexed so far */
 	uint64_t *mark;		/* mark[k]: start of entry k * INDEX_STRIDE */
@@ -96,10 +100,13 @@ const uint8_t *lcrit_entry_msg(const struct index *x, const struct entry_loc *lo
 
 
 
-/* An index over len bytes at data that belong to the value at stack index
- * `owner` (pinned as the index's user value): an archive member. Pushed. */
-struct index *lcrit_index_view(lua_State *L, const char *name, const uint8_t *data,
-			       size_t len, int owner);
+/* Bytes [off, off + n) of the image into dst, read in if need be.
+ * Raises if the file has them no more. */
+void lcrit_index_read(lua_State *L, struct index *x, uint64_t off, size_t n, uint8_t *dst);
+/* An index over the len bytes at offset base of fd (an archive of
+ * file_len bytes; fd is duplicated): an archive member. Pushed. */
+struct index *lcrit_index_member(lua_State *L, const char *name, int fd, uint64_t base,
+				 uint64_t len, uint64_t file_len);
 /* core.archive(path) and its methods (larchive.c). */
 int lcrit_archive_open(lua_State *L);
 int lcrit_archive_writer(lua_State *L);
