@@ -788,10 +788,22 @@ void lcrit_output_check(lua_State *L, struct output *o)
 		lcrit_fail_file(L, o->name, "%s", strerror(o->buf.saved_errno));
 }
 
-/* core.output([path | file [, {like=, private=}]]) -> output. No argument:
- * memory. A path: a new file that replaces path on finish, with the mode
- * and owner of path (or of `like`) if it exists, else 0600 if private
- * (process memory), 0666 less the umask if not. A Lua file: its fd. */
+/* What errors call the output: opts.name (argument 2) if given, else dflt.
+ * A file staged under a temporary name is named as the file it becomes. */
+static void output_name(lua_State *L, struct output *o, const char *dflt)
+{
+	if (lua_type(L, 2) == LUA_TTABLE && lua_getfield(L, 2, "name") == LUA_TSTRING)
+		dflt = lua_tostring(L, -1);
+	snprintf(o->name, sizeof(o->name), "%s", dflt);
+	if (lua_type(L, 2) == LUA_TTABLE)
+		lua_pop(L, 1);
+}
+
+/* core.output([path | file [, {like=, private=, name=}]]) -> output. No
+ * argument: memory. A path: a new file that replaces path on finish, with
+ * the mode and owner of path (or of `like`) if it exists, else 0600 if
+ * private (process memory), 0666 less the umask if not. A Lua file: its
+ * fd. `name`: what errors call it (the path, or "stdout", by default). */
 static int core_output(lua_State *L)
 {
 	struct output *o;
@@ -817,9 +829,9 @@ static int core_output(lua_State *L)
 			mode = lua_toboolean(L, -1) ? 0600 : 0;
 			lua_pop(L, 1);
 		}
-		snprintf(o->name, sizeof(o->name), "%s", path);
+		output_name(L, o, path);
 		if (atomic_open(&o->af, path, like, mode))
-			return lcrit_fail_file(L, path, "cannot create a temporary file: %s",
+			return lcrit_fail_file(L, o->name, "cannot create a temporary file: %s",
 					  strerror(errno));
 		lua_settop(L, 3);
 		o->buf.fd = o->af.fd;
@@ -829,7 +841,7 @@ static int core_output(lua_State *L)
 			return luaL_error(L, "output: file is closed");
 		fflush(f->f);
 		o->buf.fd = fileno(f->f);
-		snprintf(o->name, sizeof(o->name), "%s", o->buf.fd == 1 ? "stdout" : "output");
+		output_name(L, o, o->buf.fd == 1 ? "stdout" : "output");
 		lua_pushvalue(L, 1); /* keep the file open while we write to it */
 		lua_setiuservalue(L, -2, 1);
 	} else {

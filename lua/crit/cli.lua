@@ -59,7 +59,7 @@ local function emit(text)
   local ok, err = io_stdout:write(text)
   if ok then ok, err = io_stdout:flush() end
   if ok then return EXIT_OK end
-  io_stderr:write(cli.PROG, ": stdout: ", tostring(err), "\n")
+  io_stderr:write(cli.PROG, ": ", require("crit.cmd.stdio").stdout_name(), ": ", tostring(err), "\n")
   return EXIT_ERROR
 end
 

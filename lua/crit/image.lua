@@ -364,12 +364,14 @@ end
 --- directory, fsync, rename. On any error the old file is untouched. The
 --- file keeps the mode and owner of the one it replaces (or of opts.like,
 --- the file it stands for); a new raw image (process memory) is 0600.
+--- opts.name: what errors call the file (path by default).
 function Image:write(path, opts)
   local s = open_state(self)
   if type(path) ~= "string" then
     error("write: a path expected, got " .. type(path) .. " (encode() gives the bytes)", 2)
   end
-  local out <close> = core.output(path, { like = opts and opts.like, private = s.raw })
+  local out <close> = core.output(path, { like = opts and opts.like, private = s.raw,
+                                          name = opts and opts.name })
   if s.raw then
     out:copy_from(s.index, 0, s.size)
   else

@@ -23,7 +23,7 @@ local string_format, table_sort = string.format, table.sort
 local os_rename, os_remove, os_execute, os_time, os_getenv =
   os.rename, os.remove, os.execute, os.time, os.getenv
 local io_open, tonumber = io.open, tonumber
-local crit_error, is_error = core.error, core.is_error
+local crit_error = core.error
 
 local transform = {}
 
@@ -248,10 +248,10 @@ end
 
 -- Write a raw image with its patches applied, copying the rest straight
 -- from the mapped original.
-local function write_patched(img, patches, path, like)
+local function write_patched(img, patches, path, like, name)
   table_sort(patches, function(a, b) return a.offset < b.offset end)
   local size = img:file_size()
-  local out <close> = core.output(path, { like = like, private = img.raw_image })
+  local out <close> = core.output(path, { like = like, private = img.raw_image, name = name })
   local pos = 0
   for _, p in ipairs(patches) do
     if p.offset < pos then error("patch: overlapping patches of the same bytes", 0) end
@@ -311,8 +311,9 @@ function transform.changes(d)
   return changes
 end
 
--- plan(d) -> { [file] = action }: "remove", or a function(path, like) that
--- writes the new image there, from transform.changes. Nothing is encoded
+-- plan(d) -> { [file] = action }: "remove", or a function(path, like, name)
+-- that writes the new image at path (a temporary name; errors call it
+-- name, the file it becomes), from transform.changes. Nothing is encoded
 -- whole here: an image is written (streamed, untouched entries copied)
 -- when the plan is carried out.
 local function plan(d)
@@ -322,14 +323,12 @@ local function plan(d)
     if not img then
       actions[file] = "remove"
     elseif change.patches then
-      actions[file] = function(path, like) write_patched(img, change.patches, path, like) end
+      actions[file] = function(path, like, name)
+        write_patched(img, change.patches, path, like, name or file)
+      end
     else
-      actions[file] = function(path, like)
-        local ok, err = pcall(img.write, img, path, { like = like })
-        if ok then return end
-        -- name the image, not the temporary file it was going to
-        if is_error(err) and err.file == path then err.file = file end
-        error(err, 0)
+      actions[file] = function(path, like, name)
+        img:write(path, { like = like, name = name or file })
       end
     end
   end
@@ -349,16 +348,17 @@ end
 ---------------------------------------------------------------------------
 -- Committing.
 
--- Fill the empty directory `out` from `src` and the actions. Unchanged
--- files are hard-linked (opts.copy: reflinked or copied), symlinks remade.
-local function populate(src, out, actions, opts)
+-- Fill the empty directory `out` (to be renamed `final`) from `src` and
+-- the actions. Unchanged files are hard-linked (opts.copy: reflinked or
+-- copied), symlinks remade.
+local function populate(src, out, actions, opts, final)
   local seen = {}
   for _, f in ipairs(list_dir(src)) do
     seen[f] = true
     local from, to, action = src .. "/" .. f, out .. "/" .. f, actions[f]
     local attr = lfs.symlinkattributes(from)
     if type(action) == "function" then
-      action(to, from)
+      action(to, from, final .. "/" .. f)
     elseif action ~= "remove" then
       if attr.mode == "link" then
         local ok, e = lfs.link(attr.target, to, true)
@@ -371,7 +371,7 @@ local function populate(src, out, actions, opts)
     end
   end
   for f, action in pairs(actions) do
-    if not seen[f] and type(action) == "function" then action(out .. "/" .. f) end
+    if not seen[f] and type(action) == "function" then action(out .. "/" .. f, nil, final .. "/" .. f) end
   end
 end
 
@@ -380,7 +380,7 @@ end
 function transform.to_dir(src, out, actions, opts)
   if lfs.symlinkattributes(out) then error(crit_error{ file = out, message = "already exists" }, 0) end
   local tmp = temp_dir(out)
-  local ok, err = pcall(populate, src, tmp, actions, opts or {})
+  local ok, err = pcall(populate, src, tmp, actions, opts or {}, out)
   if ok then
     local renamed, rerr = os_rename(tmp, out)
     if not renamed then ok, err = false, rerr end
@@ -490,7 +490,7 @@ function transform.in_place(src, actions)
   for _, f in ipairs(names) do
     local action = actions[f]
     if type(action) == "function" then
-      ok, err = pcall(action, stage .. "/" .. f, src .. "/" .. f)
+      ok, err = pcall(action, stage .. "/" .. f, src .. "/" .. f, src .. "/" .. f)
       if not ok then break end
       ops[#ops + 1] = "rename " .. f
       step()

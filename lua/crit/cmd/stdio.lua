@@ -2,6 +2,7 @@
 -- option is absent or "-". Inputs are never seeked, so pipes work.
 local core = require "crit.core"
 local layout = require "crit.layout"
+local lfs = require "lfs"
 
 local io_stdin, io_stdout, io_open = io.stdin, io.stdout, io.open
 local error, tostring = error, tostring
@@ -37,6 +38,16 @@ function stdio.open_text(path)
   return f, path
 end
 
+--- stdout_name() -> what errors call stdout: the file it was redirected
+--- to (`> file`: "/tmp/out.json"), else "stdout" (a pipe, a terminal).
+function stdio.stdout_name()
+  local target = lfs.symlinkattributes("/proc/self/fd/1", "target")
+  if target and target:sub(1, 1) == "/" and lfs.attributes(target, "mode") == "file" then
+    return target
+  end
+  return "stdout"
+end
+
 --- output(path) -> core output, whether it is stdout. A file is written
 --- atomically: it appears, complete, only when the output is finished;
 --- closing an unfinished output (an error, a `<close>` variable going out
@@ -44,7 +55,7 @@ end
 function stdio.output(path)
   if stdio.is_std(path) then
     io_stdout:flush()
-    return core.output(io_stdout), true
+    return core.output(io_stdout, { name = stdio.stdout_name() }), true
   end
   return core.output(path), false
 end
@@ -52,13 +63,13 @@ end
 --- write_stdout(s): text to stdout, raising on a write error (a full disk).
 function stdio.write_stdout(s)
   local ok, err = io_stdout:write(s)
-  if not ok then error("stdout: " .. tostring(err), 0) end
+  if not ok then error(stdio.stdout_name() .. ": " .. tostring(err), 0) end
 end
 
 --- flush_stdout(): raise if buffered output could not be written.
 function stdio.flush_stdout()
   local ok, err = io_stdout:flush()
-  if not ok then error("stdout: " .. tostring(err), 0) end
+  if not ok then error(stdio.stdout_name() .. ": " .. tostring(err), 0) end
 end
 
 return stdio
