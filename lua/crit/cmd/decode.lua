@@ -33,7 +33,9 @@ it is written to the directory OUT (made if missing) as NAME.json, each
 what `decode -i DIR/NAME` writes; files that are not protobuf images (raw
 images, logs) are copied there unchanged, so that `crit.lua encode OUT -o
 DIR2` gives the whole dump back, every file byte for byte. One process for
-the dump, where crit needs one per image.]]
+the dump, where crit needs one per image. All or nothing: the files are
+written beside OUT first and moved into it once every one is written, so
+that an error half-way (a full disk) leaves OUT as it was.]]
 
 local EPILOG = [[
 Examples:

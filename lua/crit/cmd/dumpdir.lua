@@ -8,11 +8,18 @@
 -- decoded, by crit either: they are copied unchanged, so that OUTDIR
 -- holds the whole dump and encoding it back gives DIR again, every file
 -- byte for byte. Sub-directories are left out (criu writes none).
+--
+-- All or nothing: the files are written into a new directory beside
+-- OUTDIR (OUTDIR.crit-tmp-*, same filesystem), which becomes OUTDIR (or
+-- whose files are renamed into an OUTDIR that exists) only once every
+-- file is written. A full disk half-way leaves OUTDIR as it was.
 local core = require "crit.core"
 local layout = require "crit.layout"
+local transform = require "crit.transform"
 local lfs = require "lfs"
 
-local error, ipairs, pcall = error, ipairs, pcall
+local error, ipairs, pcall, tostring = error, ipairs, pcall, tostring
+local os_rename = os.rename
 
 local dumpdir = {}
 
@@ -21,12 +28,6 @@ local JSON_SUFFIX = ".json"
 --- dumpdir.is_dir(path) -> whether path is a directory.
 function dumpdir.is_dir(path)
   return path ~= nil and lfs.attributes(path, "mode") == "directory"
-end
-
-local function make_dir(path)
-  if dumpdir.is_dir(path) then return end
-  local ok, err = lfs.mkdir(path)
-  if not ok then error(core.error{ file = path, message = tostring(err) }, 0) end
 end
 
 -- The regular files of a directory, sorted.
@@ -38,11 +39,12 @@ local function files_of(path)
   return names
 end
 
--- from copied to to, atomically (core.output), its bytes unchanged.
-local function copy(from, to)
+-- from copied to to (named `name` in errors), atomically (core.output),
+-- its bytes unchanged.
+local function copy(from, to, name)
   local f, err = io.open(from, "rb")
   if not f then error(err, 0) end
-  local out <close> = core.output(to)
+  local out <close> = core.output(to, { name = name })
   while true do
     local chunk = f:read(1 << 20)
     if not chunk then break end
@@ -64,42 +66,77 @@ local function protobuf_image(path)
   return index
 end
 
---- decode(dir, outdir [, pretty]): every image of dir as crit's JSON in outdir.
-function dumpdir.decode(dir, outdir, pretty)
-  make_dir(outdir)
-  for _, name in ipairs(files_of(dir)) do
-    local from = dir .. "/" .. name
-    local index = protobuf_image(from)
-    if index then
-      local out <close> = core.output(outdir .. "/" .. name .. JSON_SUFFIX)
-      core.json_write(index, out, { pretty = pretty })
-      out:finish()
-      index:close()
-    else
-      copy(from, outdir .. "/" .. name)
+-- The files of the staging directory into outdir: the directory itself
+-- when outdir does not exist, else file by file.
+local function commit(stage, outdir)
+  local ok, err
+  if not lfs.symlinkattributes(outdir) then
+    ok, err = os_rename(stage, outdir)
+  else
+    ok = true
+    for _, name in ipairs(layout.list(stage)) do
+      ok, err = os_rename(stage .. "/" .. name, outdir .. "/" .. name)
+      if not ok then break end
     end
+    if ok then lfs.rmdir(stage) end
+  end
+  if not ok then error(core.error{ file = outdir, message = tostring(err) }, 0) end
+end
+
+-- fill(write) writes each file with write(name) -> the path to write it
+-- at and the name errors give it; all or nothing (see the top).
+local function staged(outdir, fill)
+  if lfs.symlinkattributes(outdir) and not dumpdir.is_dir(outdir) then
+    error(core.error{ file = outdir, message = "not a directory" }, 0)
+  end
+  local stage = transform.temp_dir(outdir)
+  local ok, err = pcall(fill, function(name) return stage .. "/" .. name, outdir .. "/" .. name end)
+  if ok then ok, err = pcall(commit, stage, outdir) end
+  if not ok then
+    transform.remove_tree(stage)
+    error(err, 0)
   end
   return true
+end
+
+--- decode(dir, outdir [, pretty]): every image of dir as crit's JSON in outdir.
+function dumpdir.decode(dir, outdir, pretty)
+  return staged(outdir, function(at)
+    for _, name in ipairs(files_of(dir)) do
+      local from = dir .. "/" .. name
+      local index = protobuf_image(from)
+      if index then
+        local path, shown = at(name .. JSON_SUFFIX)
+        local out <close> = core.output(path, { name = shown })
+        core.json_write(index, out, { pretty = pretty })
+        out:finish()
+        index:close()
+      else
+        copy(from, at(name))
+      end
+    end
+  end)
 end
 
 --- encode(outdir, dir): the images of NAME.json in outdir back as NAME in
 --- dir; every other file copied.
 function dumpdir.encode(outdir, dir)
-  make_dir(dir)
-  for _, name in ipairs(files_of(outdir)) do
-    local from = outdir .. "/" .. name
-    if name:sub(-#JSON_SUFFIX) == JSON_SUFFIX and #name > #JSON_SUFFIX then
-      local input, err = io.open(from, "rb")
-      if not input then error(err, 0) end
-      local out <close> = core.output(dir .. "/" .. name:sub(1, -#JSON_SUFFIX - 1))
-      core.json_read(input, out, from)
-      out:finish()
-      input:close()
-    else
-      copy(from, dir .. "/" .. name)
+  return staged(dir, function(at)
+    for _, name in ipairs(files_of(outdir)) do
+      local from = outdir .. "/" .. name
+      if name:sub(-#JSON_SUFFIX) == JSON_SUFFIX and #name > #JSON_SUFFIX then
+        local input, err = io.open(from, "rb")
+        if not input then error(err, 0) end
+        local path, shown = at(name:sub(1, -#JSON_SUFFIX - 1))
+        local out <close> = core.output(path, { name = shown })
+        core.json_read(input, out, from)
+        out:finish()
+        input:close()
+      else
+        copy(from, at(name))
+      end
     end
-  end
-  return true
+  end)
 end
 
 return dumpdir

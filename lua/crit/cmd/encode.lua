@@ -25,7 +25,7 @@ is read too: it is recognised by its first character, '#', or chosen with
 A whole dump at once: given a directory DIR as `crit.lua decode DIR -o
 OUTDIR` writes it, every NAME.json in it is encoded to the
 image NAME in the directory OUT (made if missing), and every other file is
-copied there unchanged.]]
+copied there unchanged: all of them, or none if one cannot be written.]]
 
 local EPILOG = [[
 Examples:
