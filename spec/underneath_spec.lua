@@ -140,7 +140,8 @@ describe("an archive changed underneath an open member", function()
   it("a member's entry size rewritten in place after indexing: an error, not an out-of-bounds read", function()
     local path = fresh("rewrite.tar")
     assert.matches("^error " .. quoted(path, PAGEMAP) .. ": entry 75000 at offset %d+: the archive changed "
-                   .. "since it was indexed: entry size 2147483647 past the end of the file", run("rewrite", path, 1, PAGEMAP))
+                   .. "since it was indexed: entry size 2147483647 past the end of the file",
+                   run("rewrite", path, 1, PAGEMAP))
   end)
 
   -- 30 rounds through the API for each member, 20 runs of crit.lua (x ps
