@@ -320,7 +320,6 @@ static int awriter_file_like(lua_State *L)
 	struct archive *a = check_archive(L, 2);
 	const struct archive_member *m = archive_find(a, luaL_checkstring(L, 3));
 	lua_Integer size = luaL_checkinteger(L, 4), mtime = luaL_checkinteger(L, 5);
-
 	struct crit_error err;
 	int r;
 
@@ -349,7 +348,6 @@ static int awriter_copy_from(lua_State *L)
 	struct archive_writer *w = check_awriter(L, 1);
 	struct index *x = lcrit_check_index(L, 2);
 	lua_Integer off = luaL_checkinteger(L, 3), n = luaL_checkinteger(L, 4);
-
 	uint8_t chunk[64 * 1024];
 	size_t k;
 
