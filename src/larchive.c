@@ -136,13 +136,14 @@ static int archive_member(lua_State *L)
 	return 1;
 }
 
-/* Raise "ARCHIVE//MEMBER: what" for a member of the archive at stack
- * index i that could not be read. */
+/* Raise a crit.Error about the file ARCHIVE//MEMBER for a member of the
+ * archive at stack index i that could not be read. */
 static int raise_member(lua_State *L, int i, const struct archive *a,
 			const struct archive_member *m, const struct crit_error *err)
 {
 	lua_getiuservalue(L, i, 1);
-	return lcrit_fail(L, "%s//%s: %s", lua_tostring(L, -1), archive_name(a, m), err->msg);
+	lua_pushfstring(L, "%s//%s", lua_tostring(L, -1), archive_name(a, m));
+	return lcrit_raise(L, lua_tostring(L, -1), err);
 }
 
 /* The regular member `name`, or nil, message, errno pushed (returns NULL). */

@@ -466,7 +466,7 @@ struct index *lcrit_index_member(lua_State *L, const char *name, int fd, uint64_
 	x->file_len = file_len;
 	x->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (x->fd < 0 || index_load_fd(L, x))
-		lcrit_fail(L, "%s: %s", name, strerror(errno));
+		lcrit_fail_file(L, name, "%s", strerror(errno));
 	index_start(L, x);
 	return x;
 }

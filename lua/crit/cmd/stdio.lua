@@ -63,13 +63,13 @@ end
 --- write_stdout(s): text to stdout, raising on a write error (a full disk).
 function stdio.write_stdout(s)
   local ok, err = io_stdout:write(s)
-  if not ok then error(stdio.stdout_name() .. ": " .. tostring(err), 0) end
+  if not ok then error(core.error{ file = stdio.stdout_name(), message = tostring(err) }, 0) end
 end
 
 --- flush_stdout(): raise if buffered output could not be written.
 function stdio.flush_stdout()
   local ok, err = io_stdout:flush()
-  if not ok then error(stdio.stdout_name() .. ": " .. tostring(err), 0) end
+  if not ok then error(core.error{ file = stdio.stdout_name(), message = tostring(err) }, 0) end
 end
 
 return stdio

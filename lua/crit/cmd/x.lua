@@ -347,7 +347,9 @@ function x.command(args)
   local sink = spool or io_stdout
   explorers[args.what](d, function(s)
     local ok, werr = sink:write(s)
-    if not ok then error((spool and "temporary file" or stdio.stdout_name()) .. ": " .. tostring(werr), 0) end
+    if not ok then
+      error(core.error{ file = spool and "temporary file" or stdio.stdout_name(), message = tostring(werr) }, 0)
+    end
   end)
   if spool then
     spool:seek("set")
