@@ -19,13 +19,14 @@ local function crit_bg(dir, ...)
     "{ sh -c 'echo $$ >\"$1\"; shift; exec \"$@\"' sh %s %s %s >%s/out 2>%s/err; echo $? >%s/rc; }"
       .. " </dev/null >/dev/null 2>&1 &",
     q(dir .. "/pid"), q(CRIT), table.concat(args, " "), q(dir), q(dir), q(dir))))
-  assert(RS.wait_until(function() return RS.read_file(dir .. "/pid") end, 10))
+  -- the shell creates each file empty before it writes the number: wait for the digits
+  assert(RS.wait_until(function() return (RS.read_file(dir .. "/pid") or ""):match("%d+\n") end, 10))
   return { pid = tonumber(RS.read_file(dir .. "/pid")), dir = dir }
 end
 
 -- Wait for a background crit.lua: its exit status, stdout, stderr.
 local function finished(h, seconds)
-  assert(RS.wait_until(function() return RS.read_file(h.dir .. "/rc") ~= nil end, seconds or 30),
+  assert(RS.wait_until(function() return (RS.read_file(h.dir .. "/rc") or ""):match("%d+\n") end, seconds or 30),
     "crit.lua did not exit")
   return tonumber(RS.read_file(h.dir .. "/rc")), RS.read_file(h.dir .. "/out"),
     RS.read_file(h.dir .. "/err")
