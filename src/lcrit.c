@@ -504,8 +504,24 @@ static uint64_t entry_end(lua_State *L, struct index *x, size_t i)
 	return loc.start + 4 + loc.msg_len + loc.payload_len;
 }
 
-/* idx:decode(i [, t]) -> table: entry i (1-based) with its payload as
- * `extra`; given t, t is emptied and filled instead of a new table. */
+/* The number of the repeated field named at arg of entries of type d (0
+ * for none): decode leaves it out. */
+static uint32_t check_left_out(lua_State *L, int arg, const ProtobufCMessageDescriptor *d)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	if (lua_isnoneornil(L, arg))
+		return 0;
+	f = protobuf_c_message_descriptor_get_field_by_name(d, luaL_checkstring(L, arg));
+	luaL_argcheck(L, f && f->label == PROTOBUF_C_LABEL_REPEATED, arg,
+		      "a repeated field of the entry expected");
+	return f->id;
+}
+
+/* idx:decode(i [, t [, without]]) -> table: entry i (1-based) with its
+ * payload as `extra`; given t, t is emptied and filled instead of a new
+ * table. `without` names a repeated field to leave out (read it with
+ * items()). */
 static int index_decode(lua_State *L)
 {
 	struct index *x = check_index(L, 1);
@@ -513,6 +529,7 @@ static int index_decode(lua_State *L)
 	int into = lua_isnoneornil(L, 3) ? 0 : (luaL_checktype(L, 3, LUA_TTABLE), 3);
 	const ProtobufCMessageDescriptor *d = schema_entry_desc(x->h.type, i);
 	const struct payload_desc *pd = schema_entry_payload(x->h.type, i, x->cur.chunked);
+	uint32_t skip = check_left_out(L, 4, d);
 	struct entry_loc loc;
 	const uint8_t *msg;
 	struct crit_error err;
@@ -522,7 +539,7 @@ static int index_decode(lua_State *L)
 	crit_error_clear(&err);
 	err.entry = (long)i;
 	err.offset = loc.start;
-	if (msg_decode(L, d, msg, loc.msg_len, into, &err) ||
+	if (msg_decode_without(L, d, msg, loc.msg_len, into, skip, &err) ||
 	    msg_decode_payload(L, pd, msg, loc.msg_len, msg + loc.msg_len,
 			       (size_t)loc.payload_len, &err))
 		return lcrit_raise(L, x->name, &err);
@@ -631,6 +648,112 @@ static int index_fields(lua_State *L)
 	lua_insert(L, -2);
 	lua_pushvalue(L, 3);
 	lua_pushcclosure(L, picker_next, 3);
+	return 1;
+}
+
+/* A cursor over the elements of a repeated message field of one entry
+ * (mm's vmas): each step reads the next element's chosen fields, as
+ * fields() does for entries; the list is never made. */
+struct items {
+	struct picker pk;	/* pk.next: the element to give next (0-based) */
+	size_t entry;		/* the entry (0-based) */
+	size_t pos;		/* where in its message to go on reading */
+	const ProtobufCFieldDescriptor *field; /* the repeated field */
+};
+
+static int items_next(lua_State *L)
+{
+	struct index *x = check_index(L, lua_upvalueindex(1));
+	struct items *it = lua_touserdata(L, lua_upvalueindex(2));
+	const uint8_t *msg, *p, *end;
+	struct entry_loc loc;
+	struct crit_error err;
+	struct wire_field w;
+	size_t used;
+	int k;
+
+	if (!it->pk.d)
+		picker_resolve(L, &it->pk, it->field->descriptor);
+	/* Found again at each step: the bytes are checked, not trusted. */
+	lcrit_entry_at(L, x, it->entry, &loc);
+	msg = lcrit_entry_msg(x, &loc);
+	end = msg + loc.msg_len;
+	crit_error_clear(&err);
+	err.entry = (long)it->entry;
+	for (p = msg + it->pos; p < end; p += used) {
+		used = wire_read_field(p, end, &w);
+		err.offset = loc.start + 4 + (uint64_t)(p - msg);
+		if (!used) {
+			crit_fail(&err, "%s", wire_field_error(p, end));
+			return lcrit_raise(L, x->name, &err);
+		}
+		if (w.number != it->field->id)
+			continue;
+		if (w.type != WIRE_LEN) {
+			crit_error_push_path(&err, it->field->name, -1);
+			crit_fail(&err, "wrong wire type for a message field");
+			return lcrit_raise(L, x->name, &err);
+		}
+		it->pos = (size_t)(p + used - msg);
+		/* msg_pick reads offsets from err.offset + 4 */
+		err.offset = loc.start + (uint64_t)(w.data - msg);
+		lua_pushinteger(L, (lua_Integer)++it->pk.next);
+		if (msg_pick(L, w.data, w.len, it->pk.f, it->pk.n, &err))
+			goto fail;
+		for (k = 0; k < it->pk.n; k++)
+			if (it->pk.f[k] && it->pk.f[k]->label == PROTOBUF_C_LABEL_REQUIRED &&
+			    lua_isnil(L, -it->pk.n + k)) {
+				err.offset = loc.start + 4 + (uint64_t)(w.data - msg);
+				crit_error_push_path(&err, it->pk.f[k]->name, -1);
+				crit_fail(&err, "missing required field");
+				goto fail;
+			}
+		return it->pk.n + 1;
+	}
+	it->pos = loc.msg_len;
+	return 0;
+fail:
+	crit_error_push_path(&err, NULL, (long)it->pk.next - 1);
+	crit_error_push_path(&err, it->field->name, -1);
+	return lcrit_raise(L, x->name, &err);
+}
+
+/* idx:items(i, field, names) -> iterator of j and the values of the fields
+ * names[1..] (at most 16, none repeated) of element j of the repeated
+ * message field `field` of entry i: nil where an element has no such
+ * field. */
+static int index_items(lua_State *L)
+{
+	struct index *x = check_index(L, 1);
+	size_t i = check_entry(L, x, 2);
+	const char *name = luaL_checkstring(L, 3);
+	const ProtobufCMessageDescriptor *d = schema_entry_desc(x->h.type, i);
+	const ProtobufCFieldDescriptor *f;
+	lua_Integer n, k;
+	struct items *it;
+
+	luaL_checktype(L, 4, LUA_TTABLE);
+	f = d ? protobuf_c_message_descriptor_get_field_by_name(d, name) : NULL;
+	if (!f || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return luaL_argerror(L, 3, "a repeated message field of the entry expected");
+	n = (lua_Integer)lua_rawlen(L, 4);
+	luaL_argcheck(L, n >= 1 && n <= PICK_MAX, 4, "1 to 16 field names");
+	for (k = 1; k <= n; k++) {
+		if (lua_rawgeti(L, 4, k) != LUA_TSTRING)
+			luaL_argerror(L, 4, "field names are strings");
+		lua_pop(L, 1);
+	}
+	lua_settop(L, 4);
+	it = lua_newuserdatauv(L, sizeof(*it), 0);
+	memset(it, 0, sizeof(*it));
+	it->entry = i;
+	it->field = f;
+	it->pk.n = (int)n;
+	lua_pushvalue(L, 1);
+	lua_insert(L, -2);
+	lua_pushvalue(L, 4);
+	/* upvalues as picker_resolve wants them: index, state, names */
+	lua_pushcclosure(L, items_next, 3);
 	return 1;
 }
 
@@ -1197,6 +1320,7 @@ static int core_magics(lua_State *L)
 static const luaL_Reg index_methods[] = {
 	{ "decode", index_decode },
 	{ "fields", index_fields },
+	{ "items", index_items },
 	{ "count", index_count },
 	{ "has", index_has },
 	{ "raw", index_raw },

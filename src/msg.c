@@ -22,6 +22,7 @@ struct decoder {
 	uint64_t base_off;   /* its offset in the image */
 	struct crit_error *err;
 	int keys;	     /* stack index of the key cache (push_keys) */
+	uint32_t skip;	     /* a top-level field left out (msg_decode_without), or 0 */
 };
 
 /* The registry's key cache: descriptor -> its field names as Lua strings,
@@ -333,6 +334,10 @@ static int decode_fields(struct decoder *dc, const ProtobufCMessageDescriptor *d
 				crit_error_push_path(dc->err, f->name, -1);
 			return -1;
 		}
+		if (depth == 0 && w.number == dc->skip) {
+			p += n;
+			continue;
+		}
 		f = protobuf_c_message_descriptor_get_field(d, w.number);
 		if (!f) {
 			keep_unknown(L, t, &w);
@@ -366,7 +371,13 @@ static void clear_table(lua_State *L, int t)
 int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
 	       size_t len, int into, struct crit_error *err)
 {
-	struct decoder dc = { L, p, err->offset + 4, err, 0 };
+	return msg_decode_without(L, d, p, len, into, 0, err);
+}
+
+int msg_decode_without(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+		       size_t len, int into, uint32_t skip, struct crit_error *err)
+{
+	struct decoder dc = { L, p, err->offset + 4, err, 0, skip };
 	int top = lua_gettop(L);
 
 	luaL_checkstack(L, 4, "decoding a message");
@@ -398,7 +409,7 @@ int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t 
 int msg_pick(lua_State *L, const uint8_t *p, size_t len, const ProtobufCFieldDescriptor *const *f,
 	     int n, struct crit_error *err)
 {
-	struct decoder dc = { L, p, err->offset + 4, err, 0 };
+	struct decoder dc = { L, p, err->offset + 4, err, 0, 0 };
 	const uint8_t *end = p + len;
 	int base, k;
 

@@ -24,6 +24,10 @@
  * filled instead, so that a loop over entries need not make one each. */
 int msg_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
 	       size_t len, int into, struct crit_error *err);
+/* msg_decode, leaving out the top-level field numbered `skip` (a huge
+ * repeated one that is read element by element instead). */
+int msg_decode_without(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+		       size_t len, int into, uint32_t skip, struct crit_error *err);
 /* Push the values of fields f[0..n) (NULL: not in the message type), nil for those
  * not there; none of them repeated. 0, or -1 with the stack as it was
  * plus garbage (the caller resets it). */

@@ -240,15 +240,40 @@ function Image:fields(...)
   end
 end
 
---- entry(k) -> entry k, or nil: the table img[k] would give, but an entry
---- not read before is decoded afresh and not kept (changes to it are not
---- written, and the image stays unchanged). For reading only.
-function Image:entry(k)
+--- entry(k [, without]) -> entry k, or nil: the table img[k] would give,
+--- but an entry not read before is decoded afresh and not kept (changes to
+--- it are not written, and the image stays unchanged). For reading only.
+--- `without` names a repeated field that such an entry leaves out (mm's
+--- "vmas": read them with items()).
+function Image:entry(k, without)
   local s = open_state(self)
   if math_type(k) ~= "integer" or not exists(s, k) then return nil end
   local v = s.slots[k]
   if type(v) == "table" then return v end
-  return s.index:decode(origin(s, k))
+  return s.index:decode(origin(s, k), nil, without)
+end
+
+--- items(k, field, name, ...) -> an iterator of j and the values of those
+--- fields of element j of the repeated message field `field` of entry k
+--- (nil where an element has none): `for j, s, e in img:items(1, "vmas",
+--- "start", "end") do`. Over an entry nobody read, straight from its
+--- bytes: the list is never made, whatever its length. At most 16 names,
+--- none of a repeated field.
+function Image:items(k, field, ...)
+  local s = open_state(self)
+  if math_type(k) ~= "integer" or not exists(s, k) then error("items: entry index out of range", 2) end
+  local names = { ... }
+  local v = s.slots[k]
+  if type(v) ~= "table" then return s.index:items(origin(s, k), field, names) end
+  local list, j, n = v[field] or {}, 0, #names
+  return function()
+    j = j + 1
+    local e = list[j]
+    if e == nil then return nil end
+    local values = {}
+    for i = 1, n do values[i] = e[names[i]] end
+    return j, table_unpack(values, 1, n)
+  end
 end
 
 --- raw(k) -> message bytes, payload bytes of entry k, as they would be written.
