@@ -37,6 +37,9 @@ dir.VMA = {
   SOCKET = 1 << 11, VVAR = 1 << 12, AIORING = 1 << 13, MEMFD = 1 << 14,
 }
 
+-- The fields of vma_entry (images/vma.proto), for d:vma_fields.
+dir.VMA_FIELDS = { "start", "end", "pgoff", "shmid", "prot", "flags", "status", "fd", "madv", "fdflags" }
+
 -- For each fd type of files.img: the field of file_entry that holds its
 -- entry, and the image that held those entries before files.img.
 dir.FILE_TYPES = {
@@ -365,7 +368,43 @@ function Dir:mm(pid)
   return single_entry(self, "mm-" .. pid, "MM")
 end
 
+--- d:mm_head(pid) -> mm_entry without its `vmas` (d:vma_fields reads
+--- them): a task with a million VMAs costs no more than one with ten. The
+--- whole entry, vmas and all, when d:mm(pid) has read it.
+function Dir:mm_head(pid)
+  local heads = self._mm_heads
+  if not heads then
+    heads = {}
+    self._mm_heads = heads
+  end
+  local e = heads[pid]
+  if e then return e end
+  local img, err, errno = typed_image(self, "mm-" .. pid, "MM")
+  if not img then return nil, err, errno end
+  e = img:entry(1, "vmas")
+  if not e then error(self._prefix .. image_file("mm-" .. pid) .. ": no entry", 0) end
+  heads[pid] = e
+  return e
+end
+
+local function no_vma() return nil end
+
+--- d:vma_fields(pid, name, ...) -> an iterator of i and the values of
+--- those fields of each VMA of the task, in order (`for i, s, e in
+--- d:vma_fields(pid, "start", "end") do`): mm's vmas, or vmas-PID's
+--- entries in old dumps, read from the image's bytes without a table per
+--- VMA | nil, message, errno. At most 16 names.
+function Dir:vma_fields(pid, ...)
+  local head, err, errno = self:mm_head(pid)
+  if not head then return nil, err, errno end
+  local img = self:image("mm-" .. pid)
+  if img:items(1, "vmas", ...)() then return img:items(1, "vmas", ...) end
+  if not self:has("vmas-" .. pid) then return no_vma end
+  return typed_image(self, "vmas-" .. pid, "VMAS"):fields(...)
+end
+
 --- d:vmas(pid) -> list of vma_entry: mm's, or vmas-PID's in old dumps.
+--- A table per VMA: d:vma_fields reads them in constant memory.
 function Dir:vmas(pid)
   local mm, err, errno = self:mm(pid)
   if not mm then return nil, err, errno end
@@ -391,11 +430,9 @@ function Dir:pagemap(pid)
   return pagemap_list(self, "pagemap-" .. pid)
 end
 
---- d:pagemap_entries(pid) -> pagemap_head, an iterator of pagemap_entry
---- (`for e in it do`) that decodes each entry as it goes and keeps none:
---- constant memory over a huge pagemap | nil, message, errno.
-function Dir:pagemap_entries(pid)
-  local img, head, errno = pagemap_image(self, "pagemap-" .. pid)
+-- The head and an iterator of the other entries of a pagemap image.
+local function pagemap_iter(self, name)
+  local img, head, errno = pagemap_image(self, name)
   if not img then return nil, head, errno end
   local next_entry = img:entries()
   next_entry()  -- the head
@@ -403,6 +440,19 @@ function Dir:pagemap_entries(pid)
     local _, e = next_entry()
     return e
   end
+end
+
+--- d:pagemap_entries(pid) -> pagemap_head, an iterator of pagemap_entry
+--- (`for e in it do`) that decodes each entry as it goes and keeps none:
+--- constant memory over a huge pagemap | nil, message, errno.
+function Dir:pagemap_entries(pid)
+  return pagemap_iter(self, "pagemap-" .. pid)
+end
+
+--- d:shmem_pagemap_entries(shmid) -> as d:pagemap_entries, of the
+--- pagemap-shmem image of that shared memory.
+function Dir:shmem_pagemap_entries(shmid)
+  return pagemap_iter(self, dir.shmem_pagemap_name(shmid))
 end
 
 --- d:pagemap_runs(pid) -> pagemap_head, an iterator of the runs of pages
@@ -542,10 +592,10 @@ end
 --- with an mm image. 4096 when the dump does not say.
 function Dir:page_size(pid)
   if pid then
-    return layout.page_size(self:has("mm-" .. pid) and self:mm(pid) or nil)
+    return layout.page_size(self:has("mm-" .. pid) and self:mm_head(pid) or nil)
   end
   for _, t in ipairs(self:tasks() or {}) do
-    if self:has("mm-" .. t.pid) then return layout.page_size(self:mm(t.pid)) end
+    if self:has("mm-" .. t.pid) then return layout.page_size(self:mm_head(t.pid)) end
   end
   return layout.DEFAULT_PAGE_SIZE
 end
@@ -623,32 +673,53 @@ end
 ---------------------------------------------------------------------------
 -- Every file, and the sockets among them.
 
---- d:files() -> list of every file_entry (files.img's, then the entries of
---- legacy per-type images not already there), in the file_entry shape of
---- d:file().
-function Dir:files()
-  if self._all_files then return self._all_files end
-  local list, seen = {}, {}
+-- f(file_entry) for every file of the dump (files.img's, then the entries
+-- of legacy per-type images not already there), each decoded as it comes:
+-- only a dump with legacy images keeps a set of the ids seen.
+local function each_file(self, f)
+  local legacy = {}
+  for _, ftype in ipairs(LEGACY_ORDER) do
+    if self:has(dir.FILE_TYPES[ftype].legacy) then legacy[#legacy + 1] = ftype end
+  end
+  local seen = #legacy > 0 and {} or nil
   local img = typed_image(self, "files", "FILES")
   if img then
     for _, e in img:entries() do
-      list[#list + 1] = e
-      seen[e.type .. "." .. tostring(e.id)] = true
+      f(e)
+      if seen then seen[e.type .. "." .. tostring(e.id)] = true end
     end
   end
-  for _, ftype in ipairs(LEGACY_ORDER) do
+  for _, ftype in ipairs(legacy) do
     local ft = dir.FILE_TYPES[ftype]
-    local limg = self:image(ft.legacy)
-    if limg then
-      for _, e in limg:entries() do
-        if e.id ~= nil and not seen[ftype .. "." .. tostring(e.id)] then
-          list[#list + 1] = { type = ftype, id = e.id, [ft.field] = e }
-        end
+    for _, e in self:image(ft.legacy):entries() do
+      if e.id ~= nil and not seen[ftype .. "." .. tostring(e.id)] then
+        f({ type = ftype, id = e.id, [ft.field] = e })
       end
     end
   end
+end
+
+--- d:files() -> list of every file_entry (files.img's, then the entries of
+--- legacy per-type images not already there), in the file_entry shape of
+--- d:file(). A table per file: d:file_types() counts them in constant
+--- memory.
+function Dir:files()
+  if self._all_files then return self._all_files end
+  local list = {}
+  each_file(self, function(e) list[#list + 1] = e end)
   self._all_files = list
   return list
+end
+
+--- d:file_types() -> { [type] = count }, total: the files d:files() lists,
+--- counted by type, decoded one at a time and kept by none.
+function Dir:file_types()
+  local by_type, total = {}, 0
+  each_file(self, function(e)
+    local t = tostring(e.type)
+    by_type[t], total = (by_type[t] or 0) + 1, total + 1
+  end)
+  return by_type, total
 end
 
 -- Socket families, types and states by number (linux/socket.h, net.h,
@@ -666,7 +737,12 @@ local SOCKET_FAMILY = { UNIXSK = 1, PACKETSK = 17, NETLINKSK = 16 }
 --- dir.TCP_STATE, or the number), protocol=, entry= (the socket's entry) }.
 function Dir:sockets()
   local list = {}
-  for _, f in ipairs(self:files()) do
+  -- Only the sockets are kept: a huge files.img of other files costs
+  -- an entry's table at a time.
+  local files = self._all_files
+  local each = files and function(f) for _, e in ipairs(files) do f(e) end end
+    or function(f) each_file(self, f) end
+  each(function(f)
     local ft = dir.FILE_TYPES[f.type]
     local e = ft and f[ft.field]
     local family = SOCKET_FAMILY[f.type] or (f.type == "INETSK" and e and e.family)
@@ -679,7 +755,7 @@ function Dir:sockets()
         state = e.state and (dir.TCP_STATE[e.state] or e.state),
       }
     end
-  end
+  end)
   return list
 end
 

@@ -208,7 +208,7 @@ local function processes(d, opts, r)
   for _, s in ipairs(d:sockets()) do sockets_by_id[s.id] = s end
   local function node(t)
     local p = { pid = t.pid, ppid = t.ppid, comm = t.comm, state = t.state, children = {} }
-    local mm = d:has("mm-" .. t.pid) and d:mm(t.pid)
+    local mm = d:has("mm-" .. t.pid) and d:mm_head(t.pid)
     if mm then
       local m = memory.open(d, t.pid)
       if m then

@@ -5,6 +5,7 @@
 --   local r = stats.collect(assert(dir.open("dump")))
 --   io.write(stats.text(r))
 local dir = require "crit.dir"
+local layout = require "crit.layout"
 local json = require "crit.json"
 local u64 = require("crit").u64
 
@@ -46,11 +47,14 @@ local function vma_class(vma)
   return dir.vma_role(vma) or dir.vma_kind(vma.status)
 end
 
-local function task_vmas(vmas)
+-- Read a few fields at a time from the image: no table per VMA.
+local function task_vmas(d, pid)
   local by_kind, count, size = {}, 0, 0
-  for _, v in ipairs(vmas) do
-    local len = v["end"] - v.start
-    local k = vma_class(v)
+  local vma = {} -- refilled for each VMA, for vma_class
+  for _, start, stop, status, flags in need(d:vma_fields(pid, "start", "end", "status", "flags")) do
+    local len = stop - start
+    vma.status, vma.flags = status, flags
+    local k = vma_class(vma)
     local b = by_kind[k]
     if not b then
       b = { count = 0, size = 0 }
@@ -71,11 +75,17 @@ local function task_fds(fds)
   return { count = #fds, by_type = to_list(by_type, function(k, n) return { type = k, count = n } end) }
 end
 
--- A pagemap's figures; `layout` names the field that holds the counts.
+-- A pagemap's figures, from its head and an iterator of its other
+-- entries (each decoded as it comes, none kept); `layout` names the field
+-- that holds the counts.
 local function pagemap_figures(name, head, entries)
-  local present, lazy, parent = dir.page_counts(entries)
-  local first = entries[1]
-  return { name = name, pages_id = head.pages_id, pages = present, lazy = lazy, parent = parent,
+  local n, first = { present = 0, lazy = 0, parent = 0 }, nil
+  for e in entries do
+    first = first or e
+    local kind = layout.page_kind(layout.pagemap_flags(e))
+    if kind then n[kind] = n[kind] + (dir.nr_pages(e) or 0) end
+  end
+  return { name = name, pages_id = head.pages_id, pages = n.present, lazy = n.lazy, parent = n.parent,
     layout = first and dir.pagemap_layout(first), criu = first and select(2, dir.pagemap_layout(first)) }
 end
 
@@ -87,9 +97,9 @@ local function collect_task(d, t, pagemaps)
     state = t.zombie and "zombie" or tostring(t.state), threads = #t.threads,
   }
   if t.zombie and not d:has("mm-" .. t.pid) then return r end
-  r.vmas = task_vmas(need(d:vmas(t.pid)))
+  r.vmas = task_vmas(d, t.pid)
   r.fds = task_fds(need(d:fdinfo(t.pid)))
-  local head, entries = d:pagemap(t.pid)
+  local head, entries = d:pagemap_entries(t.pid)
   if head then
     local pm = pagemap_figures("pagemap-" .. t.pid, head, entries)
     r.pages, r.lazy_pages, r.parent_pages = pm.pages, pm.lazy, pm.parent
@@ -103,7 +113,7 @@ local function collect_shmem(d, pagemaps)
   for _, name in ipairs(d:names()) do
     local kind, id = dir.kind(name)
     if kind == "pagemap-shmem" then
-      local head, entries = d:shmem_pagemap(tonumber(id))
+      local head, entries = d:shmem_pagemap_entries(tonumber(id))
       if head then
         pagemaps[#pagemaps + 1] = pagemap_figures(name, head, entries)
       end
@@ -140,10 +150,8 @@ local function collect_pages(d, pagemaps)
 end
 
 local function collect_files(d)
-  local by_type = {}
-  local files = d:files()
-  for _, f in ipairs(files) do bump(by_type, tostring(f.type)) end
-  return { count = #files, by_type = to_list(by_type, function(k, n) return { type = k, count = n } end) }
+  local by_type, count = d:file_types()
+  return { count = count, by_type = to_list(by_type, function(k, n) return { type = k, count = n } end) }
 end
 
 local function collect_sockets(d)

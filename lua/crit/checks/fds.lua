@@ -51,7 +51,7 @@ local function run(d, report)
       need_reg(d, report, file, "root_id", fs.root_id, "root")
     end
     if d:has("mm-" .. t.pid) then
-      local mm = d:mm(t.pid)
+      local mm = d:mm_head(t.pid)
       need_reg(d, report, "mm-" .. t.pid .. ".img", "exe_file_id", mm.exe_file_id, "executable")
     end
   end

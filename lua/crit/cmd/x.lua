@@ -9,6 +9,7 @@ local ipairs, pairs, next, error, tostring, collectgarbage, setmetatable =
 local io_tmpfile, io_stdout = io.tmpfile, io.stdout
 local string_format, string_rep = string.format, string.rep
 local table_concat = table.concat
+local math_type, rawget = math.type, rawget
 local VMA = dirlib.VMA
 
 local x = {}
@@ -148,12 +149,14 @@ local function file_namer(d)
   return name, prefetch
 end
 
--- The set of ids of the files mapped by vmas, and of exe_id if given.
-local function mapped_file_ids(vmas, exe_id)
+-- The set of ids of the files mapped by the task's VMAs, and of exe_id if
+-- given. The VMAs are read from the image's bytes, a few fields at a time:
+-- a million of them make no table each.
+local function mapped_file_ids(d, pid, exe_id)
   local ids = {}
   if exe_id then ids[exe_id] = true end
-  for _, vma in ipairs(vmas) do
-    if vma.status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then ids[vma.shmid] = true end
+  for _, status, shmid in need(d:vma_fields(pid, "status", "shmid")) do
+    if status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then ids[shmid] = true end
   end
   return ids
 end
@@ -233,23 +236,24 @@ function explorers.mems(d, out)
     end
     return n
   end
-  per_task(d, out, function(t) return d:mm(t.pid) end, function(t, mm)
-    local vmas = need(d:vmas(t.pid))
-    prefetch(mapped_file_ids(vmas, mm.exe_file_id))
+  local vma = {} -- one table, refilled for each VMA
+  per_task(d, out, function(t) return d:mm_head(t.pid) end, function(t, mm)
+    prefetch(mapped_file_ids(d, t.pid, mm.exe_file_id))
     out(string_format("\t%-36s    %s\n", "exe", file_name("REG", mm.exe_file_id)))
-    for _, vma in ipairs(vmas) do
-      out(string_format("\t%-36s%s%s\n", string_format("%08x-%08x", vma.start, vma["end"]),
-        prot_string(vma.prot), vma_what(vma, file_name, vma_ids)))
+    for _, start, stop, prot, status, shmid, pgoff, flags in
+        need(d:vma_fields(t.pid, "start", "end", "prot", "status", "shmid", "pgoff", "flags")) do
+      vma.status, vma.shmid, vma.pgoff, vma.flags = status, shmid, pgoff, flags
+      out(string_format("\t%-36s%s%s\n", string_format("%08x-%08x", start, stop),
+        prot_string(prot), vma_what(vma, file_name, vma_ids)))
     end
   end)
 end
 
--- What a mapping shows in rss the first time it is met.
-local function rss_vma_text(vma, file_name)
-  local s = string_format(" %08x / %-8d", vma.start, (vma["end"] - vma.start) >> 12)
-  if vma.status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then
-    s = s .. " " .. file_name("REG", vma.shmid)
-  end
+-- What a mapping shows in rss the first time it is met (file: the id of
+-- the file it maps, or nil).
+local function rss_vma_text(start, stop, file, file_name)
+  local s = string_format(" %08x / %-8d", start, (stop - start) >> 12)
+  if file then s = s .. " " .. file_name("REG", file) end
   return s
 end
 
@@ -260,14 +264,24 @@ local SIGN = math.mininteger
 -- One task's rss lines: crit's loop over the pagemap (an iterator of its
 -- runs), with Python's list indexing (vmi can step back to -1, which is
 -- the last mapping). A million runs make a million lines, so the loop is
--- kept lean: the mappings' bounds read once into arrays, flipped so that
--- `<` compares them as unsigned, their text made once, and the pieces of
--- the lines joined a batch at a time.
-local function rss_task(vmas, runs, file_name, out)
-  local n = #vmas
-  local starts, ends, texts = {}, {}, {}
-  for i, vma in ipairs(vmas) do starts[i], ends[i] = vma.start ~ SIGN, vma["end"] ~ SIGN end
-  for i = 1 - n, 0 do starts[i], ends[i] = starts[n + i], ends[n + i] end -- [vmi + 1], vmi < 0
+-- kept lean: the mappings' bounds read once into arrays of integers (no
+-- table per VMA), flipped so that `<` compares them as unsigned, their
+-- text made once, and the pieces of the lines joined a batch at a time.
+local function rss_task(d, pid, runs, file_name, out)
+  local starts, ends, files, texts = {}, {}, {}, {}
+  local n = 0
+  for i, start, stop, status, shmid in need(d:vma_fields(pid, "start", "end", "status", "shmid")) do
+    starts[i], ends[i], n = start ~ SIGN, stop ~ SIGN, i
+    if status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 then files[i] = shmid end
+  end
+  -- [vmi + 1] with vmi < 0 counts from the end, as in Python; only such
+  -- keys reach __index, so the loop's lookups pay nothing for it.
+  local function from_end(t, i)
+    if math_type(i) == "integer" and i <= 0 and i > -n then return rawget(t, n + i) end
+    return nil
+  end
+  setmetatable(starts, { __index = from_end })
+  setmetatable(ends, { __index = from_end })
   local pieces, np = {}, 0
   local vmi, pvmi = 0, -1
   for _, vaddr, nr, compat_nr in runs do
@@ -291,7 +305,8 @@ local function rss_task(vmas, runs, file_name, out)
       if vmi ~= pvmi then
         text = texts[j]
         if not text then
-          text = rss_vma_text(vmas[j > 0 and j or n + j], file_name)
+          local v = j > 0 and j or n + j
+          text = rss_vma_text(starts[v] ~ SIGN, ends[v] ~ SIGN, files[v], file_name)
           texts[j] = text
         end
         pvmi = vmi
@@ -313,11 +328,11 @@ end
 
 function explorers.rss(d, out)
   local file_name, prefetch = file_namer(d)
-  per_task(d, out, function(t) return d:vmas(t.pid) end, function(t, vmas)
+  per_task(d, out, function(t) return d:mm_head(t.pid) end, function(t)
     local head, runs = d:pagemap_runs(t.pid)
     need(head, runs)
-    prefetch(mapped_file_ids(vmas))
-    rss_task(vmas, runs, file_name, out)
+    prefetch(mapped_file_ids(d, t.pid))
+    rss_task(d, t.pid, runs, file_name, out)
   end)
 end
 
