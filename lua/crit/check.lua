@@ -105,7 +105,7 @@ end
 --- check.page_size(d, pid) -> the task's page size from its auxv, or 4096
 --- (no pid, or no mm image).
 function check.page_size(d, pid)
-  return layout.page_size(pid and d:has("mm-" .. pid) and d:mm(pid) or nil)
+  return layout.page_size(pid and d:has("mm-" .. pid) and d:mm_head(pid) or nil)
 end
 
 --- check.entry_flags(pagemap_entry) -> PE_* flags, as criu reads old
@@ -194,6 +194,12 @@ local function watched(d)
   return view, read
 end
 
+--- check.MAX_FINDINGS: the findings of one severity that one check
+--- lists on one image; the rest make one finding "and N more like these"
+--- whose `count` is N. A hostile image of a million bad entries makes
+--- a report of pages, not of a million lines (and memory to match).
+check.MAX_FINDINGS = 1000
+
 --- check.run(d [, checks]) -> findings, each { severity, check, image,
 --- entry, path, message }, errors first, then in the order found.
 --- checks: a list of { name =, run = } (default: every built-in check).
@@ -206,10 +212,24 @@ function check.run(d, checks)
   d.broken_images = broken
   for _, c in ipairs(checks) do
     local view, read = watched(d)
+    local kept, left = {}, {} -- image .. severity -> findings kept, left out
     local function report(severity, image, entry, path, message, option)
       if not check.SEVERITIES[severity] then
         error("report: severity must be 'error', 'warning' or 'provided', got " .. tostring(severity), 2)
       end
+      local key = tostring(image) .. "\0" .. severity
+      local n = (kept[key] or 0) + 1
+      if n > check.MAX_FINDINGS then
+        local l = left[key]
+        if not l then
+          l = { severity = severity, check = c.name, image = image, count = 0 }
+          left[key] = l
+          left[#left + 1] = l
+        end
+        l.count = l.count + 1
+        return
+      end
+      kept[key] = n
       findings[#findings + 1] = {
         severity = severity, check = c.name, image = image, entry = entry,
         path = path, message = tostring(message), option = option,
@@ -222,6 +242,12 @@ function check.run(d, checks)
       for _, f in ipairs(result) do
         report(f.severity or "error", f.image, f.entry, f.path, f.message, f.option)
       end
+    end
+    for _, l in ipairs(left) do
+      findings[#findings + 1] = {
+        severity = l.severity, check = l.check, image = l.image, count = l.count,
+        message = string_format("and %d more like these, not listed", l.count),
+      }
     end
   end
   -- Decided once every check ran: the decode check may come later.
@@ -252,7 +278,7 @@ end
 --- check.counts(findings) -> errors, warnings, provided.
 function check.counts(findings)
   local n = { error = 0, warning = 0, provided = 0 }
-  for _, f in ipairs(findings) do n[f.severity] = n[f.severity] + 1 end
+  for _, f in ipairs(findings) do n[f.severity] = n[f.severity] + (f.count or 1) end
   return n.error, n.warning, n.provided
 end
 

@@ -6,8 +6,10 @@ local crit = require "crit"
 local core = require "crit.core"
 local check = require "crit.check"
 local layout = require "crit.layout"
+local dirlib = require "crit.dir"
 
 local ipairs, pcall = ipairs, pcall
+local table_unpack = table.unpack
 
 local is_image_file = layout.is_image_file
 
@@ -17,6 +19,17 @@ local PAYLOAD_MAGICS = {
   IPCNS_SHM = true, TCP_STREAM = true, IPCNS_SEM = true, IPCNS_MSG = true,
   GHOST_FILE = true,
 }
+
+-- An entry whose repeated field may hold a million elements (mm's vmas)
+-- is checked without making them all into tables: its head decoded and
+-- encoded, each element read on its own (every field of it, the required
+-- ones checked). The field, and the names of its elements' fields.
+local SPLIT = { MM = { "vmas", dirlib.VMA_FIELDS } }
+local function split_field(magic)
+  local s = SPLIT[magic]
+  if s then return s[1], s[2] end
+  return nil
+end
 
 --- decode_image(path, file, report, broken) -> the image or nil: open it and
 --- decode every entry, reporting the first error.
@@ -33,6 +46,14 @@ local function decode_image(path, file, report, broken)
       -- Encoding checks what decoding lets pass: required fields that
       -- protobuf-c would miss (an entry of zero bytes, say).
       local magic = img.magic
+      local field, names = split_field(magic)
+      if field then -- the head, then the elements one at a time
+        for k = 1, #img do
+          core.encode_entry(magic, k, img:entry(k, field))
+          for _ in img:items(k, field, table_unpack(names)) do end
+        end
+        return
+      end
       for k, e in img:entries() do core.encode_entry(magic, k, e) end
     end)
   else

@@ -5,34 +5,45 @@ local check = require "crit.check"
 local ipairs, table_sort, string_format = ipairs, table.sort, string.format
 local ult = math.ult
 
--- The VMAs as sorted { start, end } pairs, for lookups.
-local function sorted_ranges(vmas)
-  local r = {}
-  for i, v in ipairs(vmas) do r[i] = { v.start, v["end"] } end
-  table_sort(r, function(a, b) return ult(a[1], b[1]) end)
-  return r
+-- The task's VMAs as two arrays of integers, starts and ends, sorted by
+-- start (unsigned): no table per VMA. Already sorted in a sound mm.
+local function sorted_ranges(d, pid)
+  local starts, ends, sorted = {}, {}, true
+  for i, s, e in d:vma_fields(pid, "start", "end") do
+    starts[i], ends[i] = s, e
+    if i > 1 and ult(s, starts[i - 1]) then sorted = false end
+  end
+  if not sorted then
+    local order = {}
+    for i = 1, #starts do order[i] = i end
+    table_sort(order, function(a, b) return ult(starts[a], starts[b]) end)
+    local s2, e2 = {}, {}
+    for i, k in ipairs(order) do s2[i], e2[i] = starts[k], ends[k] end
+    starts, ends = s2, e2
+  end
+  return starts, ends
 end
 
 -- The last range starting at or below addr (binary search), or nil.
-local function range_at(ranges, addr)
-  local lo, hi, found = 1, #ranges, nil
+local function range_at(starts, addr)
+  local lo, hi, found = 1, #starts, nil
   while lo <= hi do
     local mid = (lo + hi) // 2
-    if not ult(addr, ranges[mid][1]) then found, lo = mid, mid + 1 else hi = mid - 1 end
+    if not ult(addr, starts[mid]) then found, lo = mid, mid + 1 else hi = mid - 1 end
   end
   return found
 end
 
 -- The first address of [from, to) that no range covers, or nil.
-local function uncovered(ranges, from, to)
+local function uncovered(starts, ends, from, to)
   local a = from
   while ult(a, to) do
-    local i = range_at(ranges, a)
+    local i = range_at(starts, a)
     if not i then return a end
     -- ranges can overlap in a broken mm: take the furthest end from here.
     local stop = nil
     for j = i, 1, -1 do
-      if ult(a, ranges[j][2]) and (not stop or ult(stop, ranges[j][2])) then stop = ranges[j][2] end
+      if ult(a, ends[j]) and (not stop or ult(stop, ends[j])) then stop = ends[j] end
       if j < i - 8 then break end
     end
     if not stop then return a end
@@ -49,13 +60,12 @@ local function run(d, report)
       local file = name .. ".img"
       local ps = check.page_size(d, t.pid)
       check.pagemap_runs(img, file, ps, report)
-      local vmas = d:has("mm-" .. t.pid) and d:vmas(t.pid)
-      if vmas then
-        local ranges = sorted_ranges(vmas)
+      if d:has("mm-" .. t.pid) then
+        local starts, ends = sorted_ranges(d, t.pid)
         for k, e in img:entries() do
           if k > 1 then
             local stop = e.vaddr + (check.nr_pages(e) or 0) * ps
-            local hole = uncovered(ranges, e.vaddr, stop)
+            local hole = uncovered(starts, ends, e.vaddr, stop)
             if hole then
               report("error", file, k, "vaddr", string_format(
                 "pages 0x%x-0x%x: 0x%x is in no VMA of mm-%d.img", e.vaddr, stop, hole, t.pid))

@@ -13,6 +13,7 @@ local ipairs, tonumber, tostring, string_format = ipairs, tonumber, tostring, st
 local math_tointeger = math.tointeger
 local VMA = dirlib.VMA
 local vmas_location = require("crit.checks.vmas").location
+local function no_vma() return nil end
 
 local function round_up(n, ps) return (n + ps - 1) // ps * ps end
 
@@ -49,18 +50,18 @@ local function run(d, report)
     end
   end
   for _, t in ipairs(live) do
-    local vmas = d:has("mm-" .. t.pid) and d:vmas(t.pid) or {}
     local file, at
-    if vmas[1] then file, at = vmas_location(d, t.pid) end
-    for i, v in ipairs(vmas) do
-      local st = v.status or 0
-      if st & VMA.ANON_SHARED ~= 0 and st & (VMA.SYSVIPC | VMA.MEMFD) == 0 and not owner[v.shmid] then
-        owner[v.shmid] = "shared mapping"
-        if not d:has("pagemap-shmem-" .. v.shmid) then
+    local vmas = d:has("mm-" .. t.pid) and d:vma_fields(t.pid, "status", "shmid", "start", "end") or no_vma
+    for i, st, shmid, start, stop in vmas do
+      st = st or 0
+      if st & VMA.ANON_SHARED ~= 0 and st & (VMA.SYSVIPC | VMA.MEMFD) == 0 and not owner[shmid] then
+        owner[shmid] = "shared mapping"
+        if not d:has("pagemap-shmem-" .. shmid) then
+          if not file then file, at = vmas_location(d, t.pid) end
           local entry, prefix = at(i)
           report("error", file, entry, prefix .. "shmid", string_format(
             "the contents of shared mapping 0x%x-0x%x (pagemap-shmem-%d.img) are missing: restore fails",
-            v.start, v["end"], v.shmid))
+            start, stop, shmid))
         end
       end
     end

@@ -13,23 +13,23 @@ local NOT_A_FILE = VMA.ANON_SHARED | VMA.SYSVIPC | VMA.SOCKET | VMA.AIORING
 
 -- Where a task's VMAs live: image, entry of vma i, path prefix of vma i.
 local function location(d, pid)
-  local mm = d:mm(pid)
-  if mm.vmas and #mm.vmas > 0 then
+  d:mm_head(pid) -- raises on a corrupt mm, as reading it would
+  if d:image("mm-" .. pid):items(1, "vmas", "start")() then
     return "mm-" .. pid .. ".img", function(i) return 1, string_format("vmas[%d].", i) end
   end
   return "vmas-" .. pid .. ".img", function(i) return i, "" end
 end
 
+-- The VMAs are read a few fields at a time, straight from the image: a
+-- million of them make no table each.
 local function run(d, report)
   for _, t in ipairs(check.live_tasks(d)) do
     if d:has("mm-" .. t.pid) then
-      local vmas = d:vmas(t.pid) or {}
       local file, at = location(d, t.pid)
       local ps = check.page_size(d, t.pid)
-      local prev
-      for i, v in ipairs(vmas) do
+      local prev_s, prev_e
+      for i, s, e, st, shmid in d:vma_fields(t.pid, "start", "end", "status", "shmid") do
         local entry, prefix = at(i)
-        local s, e = v.start, v["end"]
         if s % ps ~= 0 or e % ps ~= 0 then
           report("error", file, entry, prefix .. (s % ps ~= 0 and "start" or "end"),
             string_format("0x%x-0x%x is not page-aligned", s, e))
@@ -37,23 +37,23 @@ local function run(d, report)
         if not ult(s, e) then
           report("error", file, entry, prefix .. "end", string_format("0x%x-0x%x is empty or reversed", s, e))
         end
-        if prev and ult(s, prev.start) then
+        if prev_s and ult(s, prev_s) then
           report("error", file, entry, prefix .. "start", string_format(
-            "0x%x: not sorted (vmas[%d] starts at 0x%x)", s, i - 1, prev.start))
-        elseif prev and ult(s, prev["end"]) then
+            "0x%x: not sorted (vmas[%d] starts at 0x%x)", s, i - 1, prev_s))
+        elseif prev_s and ult(s, prev_e) then
           report("error", file, entry, prefix .. "start", string_format(
-            "0x%x-0x%x overlaps vmas[%d] (0x%x-0x%x)", s, e, i - 1, prev.start, prev["end"]))
+            "0x%x-0x%x overlaps vmas[%d] (0x%x-0x%x)", s, e, i - 1, prev_s, prev_e))
         end
-        local st = v.status or 0
+        st = st or 0
         if st & FILE_BACKED ~= 0 and st & NOT_A_FILE == 0 then
           local ftype = st & VMA.MEMFD ~= 0 and "MEMFD" or "REG"
-          local f = d:file(v.shmid, ftype)
+          local f = d:file(shmid, ftype)
           if not f or f.type ~= ftype then
             report("error", file, entry, prefix .. "shmid", string_format(
-              "file-backed VMA 0x%x-0x%x: %s file id %d is not in files.img", s, e, ftype, v.shmid))
+              "file-backed VMA 0x%x-0x%x: %s file id %d is not in files.img", s, e, ftype, shmid))
           end
         end
-        prev = v
+        prev_s, prev_e = s, e
       end
     end
   end
