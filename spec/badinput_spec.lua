@@ -689,13 +689,93 @@ describe("hostile archives", function()
   end)
 end)
 
+-- Hostile big shapes: one image of a real dump grown to a huge number of
+-- entries (or of elements of one entry), every command that reads the dump
+-- run on it. The bound README states: peak RSS <= 4 x the largest image +
+-- 64 MiB. Each image is built from the wire bytes of one element repeated,
+-- in a fraction of a second.
+local BIG_BOUND_MIB = 64
+local PID = 30956
+
+-- The framed entry e of an image of this magic, n times.
+local function entries_rep(magic, e, n)
+  local m = core.encode_entry(magic, 2, e)
+  return (S.u32(#m) .. m):rep(n)
+end
+
+local BIG_SHAPES = {
+  { name = "mm with 200,000 empty VMAs", image = "mm-" .. PID .. ".img",
+    grow = function(path)
+      local img = assert(crit.open(path))
+      local vma = core.encode_entry("VMAS", 1, { start = 0, ["end"] = 0, pgoff = 0, shmid = 0, prot = 0,
+        flags = 0, status = 0, fd = -1 })
+      local m = core.encode_entry("MM", 1, img[1]) .. len(14, vma):rep(200000)
+      local header = core.header("MM")
+      img:close()
+      S.write(path, header .. S.u32(#m) .. m)
+    end,
+    commands = { { "x", "DIR", "mems" }, { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" } } },
+  { name = "pagemap with 200,000 entries", image = "pagemap-" .. PID .. ".img",
+    grow = function(path)
+      local f = assert(io.open(path, "ab"))
+      f:write(entries_rep("PAGEMAP", { vaddr = 0, nr_pages = 0, compat_nr_pages = 0, flags = 0 }, 200000))
+      f:close()
+    end,
+    commands = { { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" } } },
+  { name = "files.img with 100,000 files", image = "files.img",
+    grow = function(path)
+      local f = assert(io.open(path, "ab"))
+      f:write(entries_rep("FILES", { type = "REG", id = 5000, reg = { id = 5000, flags = 0, pos = 0,
+        fown = { uid = 0, euid = 0, signum = 0, pid_type = 0, pid = 0 }, name = "/x" } }, 100000))
+      f:close()
+    end,
+    commands = { { "x", "DIR", "fds" }, { "x", "DIR", "mems" }, { "stats", "DIR" }, { "check", "DIR" } } },
+}
+local big_commands = 0
+for _, shape in ipairs(BIG_SHAPES) do big_commands = big_commands + #shape.commands end
+
+describe("hostile big images", function()
+  setup(function() tmp = S.tmpdir() end)
+  teardown(function() S.cleanup() end)
+
+  for _, shape in ipairs(BIG_SHAPES) do
+    it(shape.name .. ": every command within 4 x the image + " .. BIG_BOUND_MIB .. " MiB", function()
+      local dir = S.copy_dump("sleep")
+      local path = dir .. "/" .. shape.image
+      shape.grow(path)
+      local size = assert(require("lfs").attributes(path, "size"))
+      local preload = SANITIZED and os.getenv("LD_PRELOAD")
+      for _, words in ipairs(shape.commands) do
+        local args = {}
+        for i, w in ipairs(words) do args[i] = quote(w == "DIR" and dir or w) end
+        local time = "/usr/bin/time -f %M -o " .. tmp .. "/rss "
+        if preload then
+          time = "env -u LD_PRELOAD " .. time .. "env LD_PRELOAD=" .. quote(preload) .. " "
+        end
+        local r = sh(time .. CRIT .. " " .. table.concat(args, " ") .. " > /dev/null")
+        local what = table.concat(words, " ")
+        -- check finds the hostile entries (exit 1); nothing else may fail
+        assert.is_true(r.code == 0 or (words[1] == "check" and r.code == 1), what .. ": " .. r.err)
+        assert.is_nil(r.err:find("traceback", 1, true), r.err)
+        local rss = tonumber(S.read(tmp .. "/rss"):match("(%d+)%s*$")) * 1024
+        if not SANITIZED then
+          assert.is_true(rss <= 4 * size + BIG_BOUND_MIB * 2^20,
+            ("%s: peak RSS %d MiB, image %d MiB"):format(what, rss >> 20, size >> 20))
+        end
+        checks = checks + 1
+      end
+    end)
+  end
+end)
+
 describe("the matrix", function()
   it("has as many checks as cases times ways", function()
     -- images: 6 ways each (load, open, decode new, decode existing, show,
     -- info); JSON: 4 ways each (string, file, encode new, encode existing)
-    assert.are.equal(#IMAGES * 6 + #JSONS * 4 + #TEXTS * 3 + 2 + #ARCHIVE_CASES * 3 + 1, checks)
+    assert.are.equal(#IMAGES * 6 + #JSONS * 4 + #TEXTS * 3 + 2 + #ARCHIVE_CASES * 3 + 1 + big_commands,
+      checks)
     print(("\nbad-input matrix: %d image cases x 6 + %d JSON cases x 4 + %d text cases x 3"
-      .. " + 2 huge + %d archive cases x 3 + 1 = %d checks"):format(#IMAGES, #JSONS, #TEXTS,
-      #ARCHIVE_CASES, checks))
+      .. " + 2 huge + %d archive cases x 3 + 1 + %d big-image commands = %d checks"):format(#IMAGES,
+      #JSONS, #TEXTS, #ARCHIVE_CASES, big_commands, checks))
   end)
 end)
