@@ -2,6 +2,7 @@
 -- and holes stay holes; duplicate tasks are an error; coredump copies a
 -- host file only when it is the file the dump recorded.
 local crit = require "crit"
+local core = require "crit.core"
 local S = require "spec.support"
 
 local LUA = "lua5.4 -e 'package.path=\"./lua/?.lua;./lua/?/init.lua;\"..package.path; "
@@ -28,6 +29,44 @@ describe("bounded", function()
     assert.are.equal(0, S.sh("cmp " .. src .. " " .. dst).code)
     local blocks = tonumber(S.sh("stat -c %b " .. dst).out:match("%d+"))
     assert.is_true(blocks * 512 < (1 << 20), "the holes take no space: " .. blocks .. " blocks")
+  end)
+
+  it("img:items reads mm's VMAs as decoding lists them, and names the element of an error", function()
+    local dir = S.copy_dump("sleep")
+    local img = assert(crit.open(dir .. "/mm-30956.img"))
+    local want = img:entry(1).vmas
+    local head = img:entry(1, "vmas")
+    assert.is_nil(head.vmas)
+    assert.are.equal(img:entry(1).exe_file_id, head.exe_file_id)
+    local n = 0
+    for j, s, e, st, fd in img:items(1, "vmas", "start", "end", "status", "fd") do
+      n = j
+      assert.are.same({ want[j].start, want[j]["end"], want[j].status, want[j].fd }, { s, e, st, fd })
+    end
+    assert.are.equal(#want, n)
+    -- the same through d:vma_fields, and over an edited entry (a table)
+    local d = assert(require("crit.dir").open(dir))
+    n = 0
+    for j, s in d:vma_fields(30956, "start") do n = j; assert.are.equal(want[j].start, s) end
+    assert.are.equal(#want, n)
+    img[1].vmas[2].start = 4096
+    local starts = {}
+    for j, s in img:items(1, "vmas", "start") do starts[j] = s end
+    assert.are.equal(4096, starts[2])
+    -- an element without a required field (the encoder refuses to make
+    -- one: the bytes by hand): the error names it
+    local vma = core.encode_entry("VMAS", 1, { start = 0, ["end"] = 4096, pgoff = 0, shmid = 0, prot = 0,
+      flags = 0, status = 0, fd = -1 })
+    local no_end = vma:gsub("^(\8\0)\16[\128-\255]*[\0-\127]", "%1")
+    local fresh = assert(crit.open(dir .. "/mm-30956.img"))
+    local msg = core.encode_entry("MM", 1, fresh:entry(1, "vmas")) .. "\114" .. string.char(#vma) .. vma
+      .. "\114" .. string.char(#no_end) .. no_end
+    local path = dir .. "/mm-30956.img"
+    S.write(path, core.header("MM") .. S.u32(#msg) .. msg)
+    local bad = assert(crit.open(path))
+    local ok, err = pcall(function() for _ in bad:items(1, "vmas", "start", "end") do end end)
+    assert.is_false(ok)
+    assert.matches("mm%-30956%.img: entry 1 at offset %d+: vmas%[2%]%.end: missing required field", tostring(err))
   end)
 
   it("1,001 copies of a pstree entry: one error, not 1,001 cores", function()
