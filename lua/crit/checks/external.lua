@@ -243,21 +243,22 @@ end
 -- (the campaign): the option is named, the finding does not say "fails".
 local function external_sockets(d, report)
   if not d:has("files") then return end
-  local extern, users = {}, {}
+  -- The connected sockets as two arrays of integers: no table kept per socket.
+  local extern, peers, inos = {}, {}, {}
   for k, f in d:image("files"):entries() do
     local u = f.type == "UNIXSK" and f.usk
     if u and (u.uflags or 0) & USK_EXTERN ~= 0 then extern[u.ino] = { k = k, u = u } end
-    if u and u.peer and u.peer ~= 0 then users[#users + 1] = u end
+    if u and u.peer and u.peer ~= 0 then peers[#peers + 1], inos[#peers + 1] = u.peer, u.ino end
   end
   local seen = {}
-  for _, u in ipairs(users) do
-    local x = extern[u.peer]
+  for i, peer in ipairs(peers) do
+    local x = extern[peer]
     if x and not seen[x] then
       seen[x] = true
       local sockname = x.u.name and #x.u.name > 0 and x.u.name:gsub("%z+$", ""):gsub("%z", "@") or "(no name)"
       report("provided", "files.img", x.k, "usk.uflags", string_format(
         "unix socket %d is connected to %s, a socket outside the dump: it must exist when restoring",
-        u.ino, sockname), "--ext-unix-sk")
+        inos[i], sockname), "--ext-unix-sk")
     end
   end
 end

@@ -5,16 +5,25 @@
 -- inventory records for restore (image.c check_img_inventory: tcp_close
 -- needs --tcp-close, allow_uprobes --allow-uprobes). The tree check asks
 -- for --shell-job, the sockets and external checks for --ext-unix-sk.
-local ipairs, string_format = ipairs, string.format
+local string_format = string.format
 
 local IPPROTO_TCP, SOCK_STREAM, TCP_ESTABLISHED = 6, 1, 1
 
--- The first established TCP socket: image, entry, path, inode.
+local function is_established(e)
+  return e.proto == IPPROTO_TCP and e.type == SOCK_STREAM and e.state == TCP_ESTABLISHED
+end
+
+-- The first established TCP socket (files.img's, then inetsk.img's of old
+-- dumps), the entries read one at a time.
 local function established(d)
-  for _, s in ipairs(d:sockets()) do
-    local e = s.entry
-    if s.ftype == "INETSK" and e.proto == IPPROTO_TCP and e.type == SOCK_STREAM and e.state == TCP_ESTABLISHED then
-      return e
+  if d:has("files") then
+    for _, f in d:image("files"):entries() do
+      if f.type == "INETSK" and f.isk and is_established(f.isk) then return f.isk end
+    end
+  end
+  if d:has("inetsk") then
+    for _, e in d:image("inetsk"):entries() do
+      if is_established(e) then return e end
     end
   end
 end

@@ -8,31 +8,36 @@ local SOCKET_TYPES = {
   UNIXSK = true, INETSK = true, PACKETSK = true, NETLINKSK = true,
 }
 
+-- The unix sockets are kept as arrays of integers (where each is, its
+-- inode and peer): a huge files.img keeps no table per socket.
 local function run(d, report)
   local files = d:has("files") and d:image("files")
   local unix_inos, socket_ids = {}, {}
-  local unix_list = {}
+  local where, ks, inos, peers = {}, {}, {}, {}
+  local function add_unix(image, k, sk)
+    unix_inos[sk.ino] = true
+    if sk.peer and sk.peer ~= 0 then
+      local n = #ks + 1
+      where[n], ks[n], inos[n], peers[n] = image, k, sk.ino, sk.peer
+    end
+  end
   if files then
     for k, f in files:entries() do
       if SOCKET_TYPES[f.type] then socket_ids[f.id] = true end
-      if f.type == "UNIXSK" and f.usk then
-        unix_inos[f.usk.ino] = true
-        unix_list[#unix_list + 1] = { "files.img", k, "usk.peer", f.usk }
-      end
+      if f.type == "UNIXSK" and f.usk then add_unix("files.img", k, f.usk) end
     end
   end
   if d:has("unixsk") then
     for k, e in d:image("unixsk"):entries() do
-      unix_inos[e.ino] = true
       socket_ids[e.id] = true
-      unix_list[#unix_list + 1] = { "unixsk.img", k, "peer", e }
+      add_unix("unixsk.img", k, e)
     end
   end
-  for _, u in ipairs(unix_list) do
-    local sk = u[4]
-    if sk.peer and sk.peer ~= 0 and not unix_inos[sk.peer] then
-      report("warning", u[1], u[2], u[3], string_format(
-        "unix socket %d: its peer %d is not in the dump: restore needs --ext-unix-sk", sk.ino, sk.peer),
+  for n, peer in ipairs(peers) do
+    if not unix_inos[peer] then
+      local files_img = where[n] == "files.img"
+      report("warning", where[n], ks[n], files_img and "usk.peer" or "peer", string_format(
+        "unix socket %d: its peer %d is not in the dump: restore needs --ext-unix-sk", inos[n], peer),
         "--ext-unix-sk")
     end
   end
