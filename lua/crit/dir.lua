@@ -418,11 +418,25 @@ function Dir:fs(pid)
 end
 
 --- d:fdinfo(pid) -> list of fdinfo_entry (fd, type, id, flags) of the
---- task's fd table (fdinfo-N, N = ids.files_id).
+--- task's fd table (fdinfo-N, N = ids.files_id). A table per fd, kept:
+--- d:fd_fields reads them in constant memory.
 function Dir:fdinfo(pid)
   local ids, err, errno = self:ids(pid)
   if not ids then return nil, err, errno end
   return all_entries(self, "fdinfo-" .. ids.files_id, "FDINFO")
+end
+
+--- d:fd_fields(pid, name, ...) -> an iterator of k and the values of
+--- those fields of each fdinfo_entry of the task's fd table (`for _, fd,
+--- type, id in d:fd_fields(pid, "fd", "type", "id") do`), read from the
+--- image's bytes with no table per fd | nil, message, errno.
+function Dir:fd_fields(pid, ...)
+  local ids, err, errno = self:ids(pid)
+  if not ids then return nil, err, errno end
+  local img
+  img, err, errno = typed_image(self, "fdinfo-" .. ids.files_id, "FDINFO")
+  if not img then return nil, err, errno end
+  return img:fields(...)
 end
 
 --- d:pagemap(pid) -> pagemap_head, list of pagemap_entry (use dir.nr_pages).

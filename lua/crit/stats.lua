@@ -69,10 +69,13 @@ local function task_vmas(d, pid)
   }
 end
 
-local function task_fds(fds)
-  local by_type = {}
-  for _, fd in ipairs(fds) do bump(by_type, tostring(fd.type)) end
-  return { count = #fds, by_type = to_list(by_type, function(k, n) return { type = k, count = n } end) }
+local function task_fds(d, pid)
+  local by_type, count = {}, 0
+  for _, ftype in need(d:fd_fields(pid, "type")) do
+    bump(by_type, tostring(ftype))
+    count = count + 1
+  end
+  return { count = count, by_type = to_list(by_type, function(k, n) return { type = k, count = n } end) }
 end
 
 -- A pagemap's figures, from its head and an iterator of its other
@@ -98,7 +101,7 @@ local function collect_task(d, t, pagemaps)
   }
   if t.zombie and not d:has("mm-" .. t.pid) then return r end
   r.vmas = task_vmas(d, t.pid)
-  r.fds = task_fds(need(d:fdinfo(t.pid)))
+  r.fds = task_fds(d, t.pid)
   local head, entries = d:pagemap_entries(t.pid)
   if head then
     local pm = pagemap_figures("pagemap-" .. t.pid, head, entries)

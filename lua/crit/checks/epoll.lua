@@ -6,6 +6,7 @@
 local check = require "crit.check"
 
 local ipairs, next, string_format = ipairs, next, string.format
+local function no_fd() return nil end
 
 -- epoll file id -> list of { tfd =, image =, entry =, path = }: files.img's
 -- epfd.tfd, and the eventpoll-tfd image of old dumps.
@@ -39,9 +40,9 @@ local function run(d, report)
     if fid and not seen_tables[fid] and d:has("fdinfo-" .. fid) then
       seen_tables[fid] = true
       local open, epolls = {}, {}
-      for _, e in ipairs(d:fdinfo(t.pid) or {}) do
-        open[e.fd] = true
-        if by_epoll[e.id] then epolls[#epolls + 1] = e end
+      for _, fd, id in d:fd_fields(t.pid, "fd", "id") or no_fd do
+        open[fd] = true
+        if by_epoll[id] then epolls[#epolls + 1] = { fd = fd, id = id } end
       end
       for _, ep in ipairs(epolls) do
         for _, tg in ipairs(by_epoll[ep.id]) do

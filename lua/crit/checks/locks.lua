@@ -3,7 +3,7 @@
 -- an fd that task has (criu takes the lock again on that fd).
 local check = require "crit.check"
 
-local ipairs, string_format = ipairs, string.format
+local string_format = string.format
 
 local function run(d, report)
   if not d:has("filelocks") then return end
@@ -12,10 +12,10 @@ local function run(d, report)
     local set = fds_of[t.pid]
     if set == nil then
       set = false
-      local list = check.needs_memory(d, t) and d:fdinfo(t.pid)
-      if list then
+      local fds_iter = check.needs_memory(d, t) and d:fd_fields(t.pid, "fd")
+      if fds_iter then
         set = {}
-        for _, e in ipairs(list) do set[e.fd] = true end
+        for _, fd in fds_iter do set[fd] = true end
       end
       fds_of[t.pid] = set
     end

@@ -179,9 +179,9 @@ end
 
 function explorers.fds(d, out)
   local file_name = file_namer(d)
-  per_task(d, out, function(t) return d:fdinfo(t.pid) end, function(t, fds)
-    for _, fd in ipairs(fds) do
-      out(string_format("\t%7d: %s\n", fd.fd, file_name(fd.type, fd.id)))
+  per_task(d, out, function(t) return d:fd_fields(t.pid, "fd", "type", "id") end, function(t, fds)
+    for _, fd, ftype, id in fds do
+      out(string_format("\t%7d: %s\n", fd, file_name(ftype, id)))
     end
     local fs = need(d:fs(t.pid))
     out(string_format("\t%7s: %s\n", "cwd", file_name("REG", fs.cwd_id)))
