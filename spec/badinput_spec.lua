@@ -730,6 +730,13 @@ local BIG_SHAPES = {
       f:close()
     end,
     commands = { { "x", "DIR", "fds" }, { "x", "DIR", "mems" }, { "stats", "DIR" }, { "check", "DIR" } } },
+  { name = "fdinfo with 400,000 fds", image = "fdinfo-2.img",
+    grow = function(path)
+      local f = assert(io.open(path, "ab"))
+      f:write(entries_rep("FDINFO", { id = 17, flags = 0, type = "REG", fd = 3 }, 400000))
+      f:close()
+    end,
+    commands = { { "x", "DIR", "fds" }, { "stats", "DIR" }, { "check", "DIR" } } },
 }
 local big_commands = 0
 for _, shape in ipairs(BIG_SHAPES) do big_commands = big_commands + #shape.commands end
