@@ -181,6 +181,9 @@ FUZZ_FLAGS ?= -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefine
 FUZZ_TIME  ?= 60
 FUZZ_ARGS  ?=
 FUZZ_SRC    = $(CORE_SRC) $(BIND_SRC) $(GEN)/criu_opts.c $(PB_C)
+# Harnesses of the Lua-free core, built without the binding and liblua:
+# nothing of Lua can slow them down or hide in them.
+FUZZ_LUA_FREE = image
 FUZZ_NAMES  = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZERS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 # Seeds: image harnesses take a type byte and an image body (fuzz/seeds.lua),
@@ -196,8 +199,10 @@ FUZZ_SEEDS_archive    = build/fuzz/seeds-archive
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR) \
-		-o $@ $< $(FUZZ_SRC) -l:liblua5.4.a $(PB_LIB) $(ARCHIVE_LIB) -lm -ldl
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) \
+		$(if $(filter $*,$(FUZZ_LUA_FREE)),-o $@ $< $(CORE_SRC) $(GEN)/criu_opts.c $(PB_C), \
+		  -I$(LUA_INCDIR) -o $@ $< $(FUZZ_SRC) -l:liblua5.4.a) \
+		$(PB_LIB) $(ARCHIVE_LIB) -lm -ldl
 
 fuzz: $(FUZZERS)
 
