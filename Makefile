@@ -196,6 +196,12 @@ FUZZ_SEEDS_json_read  = build/fuzz/seeds-json
 FUZZ_SEEDS_text_read  = build/fuzz/seeds-text
 FUZZ_SEEDS_conv       = build/fuzz/seeds-json
 FUZZ_SEEDS_archive    = build/fuzz/seeds-archive
+FUZZ_SEEDS_image      = build/fuzz/seeds-images build/fuzz/seeds-large
+# -max_len per harness: fuzz_image also takes the large seeds (a 128 KiB
+# image takes about 0.1 s), and spends its time on the fast inputs.
+FUZZ_MAX_LEN       ?= 65536
+FUZZ_MAX_LEN_image  = 262144
+FUZZ_ARGS_image     = -entropic_scale_per_exec_time=1
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
@@ -209,6 +215,19 @@ fuzz: $(FUZZERS)
 build/fuzz/seeds-images: $(MODULE) fuzz/seeds.lua
 	@rm -rf $@ && mkdir -p $@
 	$(LUA) fuzz/seeds.lua $@ $$(find spec/fixtures/corpus -type f)
+# Large images, up to fuzz_image's -max_len: a few thousand entries from
+# each generator of $(SHARED)/perf/gen (pagemap, mm, files, fdinfo, core),
+# and the corpus's images over 64 KiB. Without $(SHARED), none.
+FUZZ_LARGE = pagemap:8000 mm:4000 files:2000 fdinfo:8000 core:1
+build/fuzz/seeds-large: $(MODULE) fuzz/seeds.lua
+	@rm -rf $@ $@.tmp && mkdir -p $@ $@.tmp
+	@if [ -d $(SHARED)/perf/gen ]; then for g in $(FUZZ_LARGE); do \
+		python3 $(SHARED)/perf/gen/gen_$${g%%:*}.py $@.tmp/$${g%%:*}.json $${g#*:} && \
+		./crit.lua encode -i $@.tmp/$${g%%:*}.json -o $@.tmp/$${g%%:*}.img || exit 1; \
+	done; else echo "seeds-large: no $(SHARED)/perf/gen: no synthetic images"; fi
+	$(LUA) fuzz/seeds.lua --max $(FUZZ_MAX_LEN_image) $@ $$(find $@.tmp -name '*.img') \
+		$$(find $(SHARED)/corpus -name '*.img' -size +64k 2>/dev/null)
+	@rm -rf $@.tmp
 build/fuzz/seeds-json: $(wildcard spec/fixtures/golden/*/*.json)
 	@rm -rf $@ && mkdir -p $@
 	for f in $^; do cp "$$f" $@/$$(echo "$$f" | tr / _); done
@@ -231,11 +250,13 @@ build/fuzz/seeds-text: $(MODULE)
 	done
 
 fuzz-run: $(FUZZ_NAMES:%=fuzz-run-%)
-fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json build/fuzz/seeds-text build/fuzz/seeds-archive
+fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-large build/fuzz/seeds-json \
+            build/fuzz/seeds-text build/fuzz/seeds-archive
 	@mkdir -p build/fuzz/corpus-$* build/fuzz/crashes fuzz/regressions/$*
 	@echo "fuzz_$*: $(FUZZ_TIME) s, log in build/fuzz/$*.log"
-	@build/fuzz/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
-		-timeout=30 -artifact_prefix=build/fuzz/crashes/$*- -print_final_stats=1 $(FUZZ_ARGS) \
+	@build/fuzz/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=$(or $(FUZZ_MAX_LEN_$*),$(FUZZ_MAX_LEN)) \
+		-rss_limit_mb=2048 -timeout=30 -artifact_prefix=build/fuzz/crashes/$*- -print_final_stats=1 \
+		$(FUZZ_ARGS_$*) $(FUZZ_ARGS) \
 		build/fuzz/corpus-$* $(FUZZ_SEEDS_$*) fuzz/regressions/$* > build/fuzz/$*.log 2>&1; \
 	status=$$?; \
 	{ grep -E '^#[0-9]+[[:space:]].*cov:' build/fuzz/$*.log | tail -n 1; \
