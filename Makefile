@@ -172,18 +172,19 @@ test-valgrind: $(MODULE)
 
 # libFuzzer harnesses (fuzz/fuzz_NAME.c), built with clang, ASan and UBSan
 # over the whole core. `make -j2 fuzz-run FUZZ_TIME=60` runs each for that
-# many seconds (two at a time with -j2), seeded from the fixtures and its
-# regression inputs (fuzz/regressions/NAME/); what they find goes to
+# many seconds (two at a time with -j2), seeded from the fixtures (and,
+# for fuzz_image, large images) and its regression inputs
+# (fuzz/regressions/NAME/); what they find goes to
 # build/fuzz/crashes/, their logs to build/fuzz/NAME.log. Any finding fails.
 FUZZ_CC    ?= clang
 FUZZ_FLAGS ?= -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer
 FUZZ_TIME  ?= 60
 FUZZ_ARGS  ?=
-FUZZ_SRC    = $(CORE_SRC) $(BIND_SRC) $(GEN)/criu_opts.c $(PB_C)
-# Harnesses of the Lua-free core, built without the binding and liblua:
-# nothing of Lua can slow them down or hide in them.
-FUZZ_LUA_FREE = image
+FUZZ_SRC    = $(CORE_SRC) $(GEN)/criu_opts.c $(PB_C)
+# The harnesses of the core link neither the binding nor liblua; those
+# that go through Lua (fuzz_decode) are named here.
+FUZZ_WITH_LUA = decode
 FUZZ_NAMES  = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZERS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 # Seeds: image harnesses take a type byte and an image body (fuzz/seeds.lua),
@@ -203,11 +204,10 @@ FUZZ_MAX_LEN       ?= 65536
 FUZZ_MAX_LEN_image  = 262144
 FUZZ_ARGS_image     = -entropic_scale_per_exec_time=1
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(BIND_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) \
-		$(if $(filter $*,$(FUZZ_LUA_FREE)),-o $@ $< $(CORE_SRC) $(GEN)/criu_opts.c $(PB_C), \
-		  -I$(LUA_INCDIR) -o $@ $< $(FUZZ_SRC) -l:liblua5.4.a) \
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) -o $@ $< $(FUZZ_SRC) \
+		$(if $(filter $*,$(FUZZ_WITH_LUA)),-I$(LUA_INCDIR) $(BIND_SRC) -l:liblua5.4.a) \
 		$(PB_LIB) $(ARCHIVE_LIB) -lm -ldl
 
 fuzz: $(FUZZERS)
