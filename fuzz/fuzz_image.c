@@ -53,6 +53,39 @@ static enum shape worse(enum shape a, enum shape b)
 	return a < b ? a : b;
 }
 
+/* Whether message m, or one inside it, has fields its type does not know
+ * (protobuf-c keeps them, even with numbers protobuf does not allow). */
+static int has_unknown_fields(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const ProtobufCFieldDescriptor *f;
+	const char *base = (const char *)m;
+	ProtobufCMessage *const *sub;
+	size_t j, n;
+	unsigned i;
+
+	if (m->n_unknown_fields)
+		return 1;
+	for (i = 0; i < d->n_fields; i++) {
+		f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE ||
+		    ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		     *(const uint32_t *)(base + f->quantifier_offset) != f->id))
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			sub = *(ProtobufCMessage *const *const *)(base + f->offset);
+		} else {
+			sub = (ProtobufCMessage *const *)(base + f->offset);
+			n = *sub != NULL;
+		}
+		for (j = 0; j < n; j++)
+			if (has_unknown_fields(sub[j]))
+				return 1;
+	}
+	return 0;
+}
+
 /* How protobuf-c (the reference codec) reads message `d` from [p, p+len)
  * and packs it back. Fields it does not know it keeps, but crit's JSON
  * leaves them out: they make the message unusual. */
@@ -75,7 +108,7 @@ static enum shape message_shape(const ProtobufCMessageDescriptor *d, const uint8
 			abort();
 	}
 	same = n == len && protobuf_c_message_pack(m, packed) == n && (!n || !memcmp(packed, p, n)) &&
-	       !m->n_unknown_fields;
+	       !has_unknown_fields(m);
 	protobuf_c_message_free_unpacked(m, NULL);
 	return same ? CANONICAL : UNUSUAL;
 }
