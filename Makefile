@@ -172,15 +172,19 @@ test-valgrind: $(MODULE)
 
 # libFuzzer harnesses (fuzz/fuzz_NAME.c), built with clang, ASan and UBSan
 # over the whole core. `make -j2 fuzz-run FUZZ_TIME=60` runs each for that
-# many seconds (two at a time with -j2), seeded from the fixtures and its
-# regression inputs (fuzz/regressions/NAME/); what they find goes to
+# many seconds (two at a time with -j2), seeded from the fixtures (and,
+# for fuzz_image, large images) and its regression inputs
+# (fuzz/regressions/NAME/); what they find goes to
 # build/fuzz/crashes/, their logs to build/fuzz/NAME.log. Any finding fails.
 FUZZ_CC    ?= clang
 FUZZ_FLAGS ?= -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer
 FUZZ_TIME  ?= 60
 FUZZ_ARGS  ?=
-FUZZ_SRC    = $(CORE_SRC) $(BIND_SRC) $(GEN)/criu_opts.c $(PB_C)
+FUZZ_SRC    = $(CORE_SRC) $(GEN)/criu_opts.c $(PB_C)
+# The harnesses of the core link neither the binding nor liblua; those
+# that go through Lua (fuzz_decode) are named here.
+FUZZ_WITH_LUA = decode
 FUZZ_NAMES  = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZERS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 # Seeds: image harnesses take a type byte and an image body (fuzz/seeds.lua),
@@ -193,17 +197,37 @@ FUZZ_SEEDS_json_read  = build/fuzz/seeds-json
 FUZZ_SEEDS_text_read  = build/fuzz/seeds-text
 FUZZ_SEEDS_conv       = build/fuzz/seeds-json
 FUZZ_SEEDS_archive    = build/fuzz/seeds-archive
+FUZZ_SEEDS_image      = build/fuzz/seeds-images build/fuzz/seeds-large
+# -max_len per harness: fuzz_image also takes the large seeds (a 128 KiB
+# image takes about 0.1 s), and spends its time on the fast inputs.
+FUZZ_MAX_LEN       ?= 65536
+FUZZ_MAX_LEN_image  = 262144
+FUZZ_ARGS_image     = -entropic_scale_per_exec_time=1
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard src/*.h) $(GEN)/.stamp
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(BIND_SRC) $(wildcard src/*.h) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) -I$(LUA_INCDIR) \
-		-o $@ $< $(FUZZ_SRC) -l:liblua5.4.a $(PB_LIB) $(ARCHIVE_LIB) -lm -ldl
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu99 -Isrc -I$(GEN) -o $@ $< $(FUZZ_SRC) \
+		$(if $(filter $*,$(FUZZ_WITH_LUA)),-I$(LUA_INCDIR) $(BIND_SRC) -l:liblua5.4.a) \
+		$(PB_LIB) $(ARCHIVE_LIB) -lm -ldl
 
 fuzz: $(FUZZERS)
 
 build/fuzz/seeds-images: $(MODULE) fuzz/seeds.lua
 	@rm -rf $@ && mkdir -p $@
 	$(LUA) fuzz/seeds.lua $@ $$(find spec/fixtures/corpus -type f)
+# Large images, up to fuzz_image's -max_len: a few thousand entries from
+# each generator of $(SHARED)/perf/gen (pagemap, mm, files, fdinfo, core),
+# and the corpus's images over 64 KiB. Without $(SHARED), none.
+FUZZ_LARGE = pagemap:8000 mm:4000 files:2000 fdinfo:8000 core:1
+build/fuzz/seeds-large: $(MODULE) fuzz/seeds.lua
+	@rm -rf $@ $@.tmp && mkdir -p $@ $@.tmp
+	@if [ -d $(SHARED)/perf/gen ]; then for g in $(FUZZ_LARGE); do \
+		python3 $(SHARED)/perf/gen/gen_$${g%%:*}.py $@.tmp/$${g%%:*}.json $${g#*:} && \
+		./crit.lua encode -i $@.tmp/$${g%%:*}.json -o $@.tmp/$${g%%:*}.img || exit 1; \
+	done; else echo "seeds-large: no $(SHARED)/perf/gen: no synthetic images"; fi
+	$(LUA) fuzz/seeds.lua --max $(FUZZ_MAX_LEN_image) $@ $$(find $@.tmp -name '*.img') \
+		$$(find $(SHARED)/corpus -name '*.img' -size +64k 2>/dev/null)
+	@rm -rf $@.tmp
 build/fuzz/seeds-json: $(wildcard spec/fixtures/golden/*/*.json)
 	@rm -rf $@ && mkdir -p $@
 	for f in $^; do cp "$$f" $@/$$(echo "$$f" | tr / _); done
@@ -226,11 +250,13 @@ build/fuzz/seeds-text: $(MODULE)
 	done
 
 fuzz-run: $(FUZZ_NAMES:%=fuzz-run-%)
-fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-json build/fuzz/seeds-text build/fuzz/seeds-archive
+fuzz-run-%: build/fuzz/fuzz_% build/fuzz/seeds-images build/fuzz/seeds-large build/fuzz/seeds-json \
+            build/fuzz/seeds-text build/fuzz/seeds-archive
 	@mkdir -p build/fuzz/corpus-$* build/fuzz/crashes fuzz/regressions/$*
 	@echo "fuzz_$*: $(FUZZ_TIME) s, log in build/fuzz/$*.log"
-	@build/fuzz/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
-		-timeout=30 -artifact_prefix=build/fuzz/crashes/$*- -print_final_stats=1 $(FUZZ_ARGS) \
+	@build/fuzz/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=$(or $(FUZZ_MAX_LEN_$*),$(FUZZ_MAX_LEN)) \
+		-rss_limit_mb=2048 -timeout=30 -artifact_prefix=build/fuzz/crashes/$*- -print_final_stats=1 \
+		$(FUZZ_ARGS_$*) $(FUZZ_ARGS) \
 		build/fuzz/corpus-$* $(FUZZ_SEEDS_$*) fuzz/regressions/$* > build/fuzz/$*.log 2>&1; \
 	status=$$?; \
 	{ grep -E '^#[0-9]+[[:space:]].*cov:' build/fuzz/$*.log | tail -n 1; \

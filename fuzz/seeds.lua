@@ -1,16 +1,19 @@
--- Seed corpus for fuzz_decode from image files: one byte for the type
--- (its position in crit.magics()), then the image without its header.
--- lua5.4 fuzz/seeds.lua OUTDIR IMAGE...
+-- Seed corpus for the image harnesses from image files: one byte for the
+-- type (its position in crit.magics()), then the image without its header.
+-- Seeds over MAX bytes (default 65536, fuzz-run's -max_len) are left out.
+-- lua5.4 fuzz/seeds.lua [--max MAX] OUTDIR IMAGE...
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = "./build/?.so;" .. package.cpath
 local crit = require "crit"
 
-local out = assert(arg[1], "usage: seeds.lua OUTDIR IMAGE...")
+local max, first = 65536, 1
+if arg[1] == "--max" then max, first = assert(math.tointeger(tonumber(arg[2])), "--max BYTES"), 3 end
+local out = assert(arg[first], "usage: seeds.lua [--max MAX] OUTDIR IMAGE...")
 local position = {}
 for i, t in ipairs(crit.magics()) do position[t.name] = i - 1 end
 
 local n = 0
-for i = 2, #arg do
+for i = first + 1, #arg do
   local img = crit.open(arg[i])
   if img and not img.raw_image then
     local f = assert(io.open(arg[i], "rb"))
@@ -18,7 +21,7 @@ for i = 2, #arg do
     f:close()
     -- the header: two u32 magics (v1.1), or the image's alone (v1.0)
     local body = bytes:sub((img.version == "1.1" and 8 or 4) + 1)
-    if #body <= 65536 then
+    if 1 + #body <= max then
       n = n + 1
       local s = assert(io.open(("%s/seed-%04d"):format(out, n), "wb"))
       s:write(string.char(position[img.magic]), body)
