@@ -5,7 +5,7 @@ local crit = require "crit"
 local S = require "spec.support"
 
 local LUA = "lua5.4 -e 'package.path=\"./lua/?.lua;./lua/?/init.lua;\"..package.path; "
-  .. "package.cpath=\"./build/?.so;\"..package.cpath' "
+  .. "package.cpath=\"" .. S.CPATH .. ";\"..package.cpath' "
 
 describe("bounded", function()
   after_each(S.cleanup)
