@@ -153,15 +153,35 @@ dumpfuzz: $(MODULE)
 werror:
 	$(MAKE) BUILD=build/werror STRICT='-Werror -Wconversion' build/werror/crit/core.so
 
-# The whole suite against a module built with AddressSanitizer and
-# UndefinedBehaviorSanitizer (leaks included), preloaded into lua5.4.
+# The checked run: the suite (or SPECS=spec/x_spec.lua ...) with every lua5.4
+# process checked, busted and each `./crit.lua` or `lua5.4` a spec starts,
+# and nothing else: build/asan/bin/lua5.4 (tools/wrap-lua.sh) is first on PATH.
+# A report lands in build/asan/reports/, and any there fails the run, even when the
+# process that made it was a subprocess whose test did not look.
+# CRIT_SANITIZED=1 tells the specs (smaller inputs, no RSS bounds, no
+# restore suite); CRIT_BUILD tells crit.lua which module to load.
+SPECS ?=
+REPORTS_FAIL = status=$$?; for f in $(1)/*; do if [ -s "$$f" ]; then \
+	  echo "== $$f"; cat "$$f"; status=1; fi; done; exit $$status
+
+# The suite against a module built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (leaks included). The loader preloads their
+# runtimes into lua5.4 (--preload, not LD_PRELOAD: its children, sh, tar,
+# python3, cc..., run without them).
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
             -fno-omit-frame-pointer
+SAN_REPORTS = $(CURDIR)/build/asan/reports
 test-asan:
 	$(MAKE) BUILD=build/asan CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' build/asan/crit/core.so
-	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so):$$($(CC) -print-file-name=libubsan.so)" \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	CRIT_SANITIZED=1 $(BUSTED) --lua=$(LUA) --cpath='./build/asan/?.so' --exclude-tags=restore
+	tools/wrap-lua.sh build/asan/bin $(LUA) preload \
+	  "$$($(CC) -print-file-name=libasan.so)" "$$($(CC) -print-file-name=libubsan.so)"
+	rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
+	PATH="$(CURDIR)/build/asan/bin:$$PATH" CRIT_BUILD=build/asan CRIT_SANITIZED=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_REPORTS)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1:log_path=$(SAN_REPORTS)/ubsan \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 \
+	$(BUSTED) --lua=$(LUA) --cpath='./build/asan/?.so' --exclude-tags=restore $(SPECS); \
+	$(call REPORTS_FAIL,$(SAN_REPORTS))
 
 # The whole suite under valgrind's memcheck (slow: minutes).
 test-valgrind: $(MODULE)

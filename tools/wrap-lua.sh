@@ -1,0 +1,46 @@
+#!/bin/sh
+# Writes DIR/lua5.4 (named as LUA), a Lua that starts the real one under a
+# checker, for `make test-asan` and `make test-valgrind`: with DIR first on
+# PATH, busted and every `./crit.lua` or `lua5.4 ...` the specs start are
+# checked, and no other program is (sh, tar, python3 and cc abort under
+# LeakSanitizer and crawl under valgrind; they are not ours to check).
+#
+#   tools/wrap-lua.sh DIR LUA preload LIB...
+#     LUA with the LIBs preloaded by the dynamic loader's --preload (glibc
+#     2.33 or later), never by LD_PRELOAD: the environment stays clean, so
+#     the children of lua5.4 do not inherit the runtimes.
+#   tools/wrap-lua.sh DIR LUA valgrind ARG...
+#     `valgrind ARG... LUA`; valgrind keeps to that process (it removes its
+#     preload from the children's environment), and a lua5.4 started by it
+#     comes back through DIR/lua5.4.
+set -eu
+[ $# -ge 4 ] || { echo "usage: $0 DIR LUA preload|valgrind ARG..." >&2; exit 2; }
+dir=$1 name=$2 how=$3
+shift 3
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+# The real LUA: the first one on PATH that is not a wrapper of ours.
+lua=$(PATH=$(printf %s "$PATH" | tr : '\n' | grep -vxF "$dir" | paste -sd:) command -v "$name") ||
+  { echo "$0: no $name on PATH" >&2; exit 1; }
+
+quote() { printf "'%s'" "$(printf %s "$1" | sed "s/'/'\\\\''/g")"; }
+
+case $how in
+preload)
+  loader=$(readelf -l "$lua" | sed -n 's/.*interpreter: \(.*\)]$/\1/p')
+  [ -n "$loader" ] || { echo "$0: $lua names no dynamic loader" >&2; exit 1; }
+  libs=$(printf %s "$*" | tr ' ' :)
+  run="$(quote "$loader") --preload $(quote "$libs") $(quote "$lua")"
+  ;;
+valgrind)
+  run=valgrind
+  for a in "$@"; do run="$run $(quote "$a")"; done
+  run="$run $(quote "$lua")"
+  ;;
+*) echo "$0: preload or valgrind, not $how" >&2; exit 2 ;;
+esac
+
+printf '#!/bin/sh\n# Written by tools/wrap-lua.sh (make test-asan, test-valgrind).\nexec %s "$@"\n' \
+  "$run" > "$dir/$name.tmp"
+chmod +x "$dir/$name.tmp"
+mv "$dir/$name.tmp" "$dir/$name"
