@@ -153,10 +153,10 @@ dumpfuzz: $(MODULE)
 werror:
 	$(MAKE) BUILD=build/werror STRICT='-Werror -Wconversion' build/werror/crit/core.so
 
-# The checked run: the suite (or SPECS=spec/x_spec.lua ...) with every lua5.4
+# The checked runs: the suite (or SPECS=spec/x_spec.lua ...) with every lua5.4
 # process checked, busted and each `./crit.lua` or `lua5.4` a spec starts,
-# and nothing else: build/asan/bin/lua5.4 (tools/wrap-lua.sh) is first on PATH.
-# A report lands in build/asan/reports/, and any there fails the run, even when the
+# and nothing else: build/*/bin/lua5.4 (tools/wrap-lua.sh) is first on PATH.
+# A report lands in build/*/reports/, and any there fails the run, even when the
 # process that made it was a subprocess whose test did not look.
 # CRIT_SANITIZED=1 tells the specs (smaller inputs, no RSS bounds, no
 # restore suite); CRIT_BUILD tells crit.lua which module to load.
@@ -183,12 +183,19 @@ test-asan:
 	$(BUSTED) --lua=$(LUA) --cpath='./build/asan/?.so' --exclude-tags=restore $(SPECS); \
 	$(call REPORTS_FAIL,$(SAN_REPORTS))
 
-# The whole suite under valgrind's memcheck (slow: minutes).
+# The suite under valgrind's memcheck, the module built as usual. Slow:
+# each lua5.4 is a valgrind (tools/valgrind.supp: what lua5.4 and libc
+# themselves leave, nothing of ours).
+VG_REPORTS = $(CURDIR)/build/valgrind/reports
+VG_FLAGS   = --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+             --errors-for-leak-kinds=definite \
+             --suppressions=$(CURDIR)/tools/valgrind.supp --log-file=$(VG_REPORTS)/memcheck.%p
 test-valgrind: $(MODULE)
-	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-		--trace-children=no $(LUA) $$(command -v $(BUSTED)) --lua=$(LUA) --cpath='./$(BUILD)/?.so'
-
-
+	tools/wrap-lua.sh build/valgrind/bin $(LUA) valgrind $(VG_FLAGS)
+	rm -rf $(VG_REPORTS) && mkdir -p $(VG_REPORTS)
+	PATH="$(CURDIR)/build/valgrind/bin:$$PATH" CRIT_BUILD=$(BUILD) CRIT_SANITIZED=1 \
+	$(BUSTED) --lua=$(LUA) --cpath='./$(BUILD)/?.so' --exclude-tags=restore $(SPECS); \
+	$(call REPORTS_FAIL,$(VG_REPORTS))
 
 # libFuzzer harnesses (fuzz/fuzz_NAME.c), built with clang, ASan and UBSan
 # over the whole core. `make -j2 fuzz-run FUZZ_TIME=60` runs each for that
