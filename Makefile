@@ -165,21 +165,23 @@ REPORTS_FAIL = status=$$?; for f in $(1)/*; do if [ -s "$$f" ]; then \
 	  echo "== $$f"; cat "$$f"; status=1; fi; done; exit $$status
 
 # The suite against a module built with AddressSanitizer and
-# UndefinedBehaviorSanitizer (leaks included). The loader preloads their
-# runtimes into lua5.4 (--preload, not LD_PRELOAD: its children, sh, tar,
-# python3, cc..., run without them).
+# UndefinedBehaviorSanitizer (leaks included). Their runtimes are preloaded
+# into lua5.4 only: tools/preload-once.c takes LD_PRELOAD out of its
+# environment, so its children, sh, tar, python3, cc..., run without them.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
             -fno-omit-frame-pointer
 SAN_REPORTS = $(CURDIR)/build/asan/reports
-test-asan:
+build/asan/preload-once.so: tools/preload-once.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu99 -shared -fPIC -o $@ $<
+test-asan: build/asan/preload-once.so
 	$(MAKE) BUILD=build/asan CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' build/asan/crit/core.so
-	tools/wrap-lua.sh build/asan/bin $(LUA) preload \
-	  "$$($(CC) -print-file-name=libasan.so)" "$$($(CC) -print-file-name=libubsan.so)"
+	tools/wrap-lua.sh build/asan/bin $(LUA) preload "$$($(CC) -print-file-name=libasan.so)" \
+	  "$$($(CC) -print-file-name=libubsan.so)" $(CURDIR)/build/asan/preload-once.so
 	rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
 	PATH="$(CURDIR)/build/asan/bin:$$PATH" CRIT_BUILD=build/asan CRIT_SANITIZED=1 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_REPORTS)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1:log_path=$(SAN_REPORTS)/ubsan \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 \
 	$(BUSTED) --lua=$(LUA) --cpath='./build/asan/?.so' --exclude-tags=restore $(SPECS); \
 	$(call REPORTS_FAIL,$(SAN_REPORTS))
 

@@ -6,9 +6,11 @@
 # LeakSanitizer and crawl under valgrind; they are not ours to check).
 #
 #   tools/wrap-lua.sh DIR LUA preload LIB...
-#     LUA with the LIBs preloaded by the dynamic loader's --preload (glibc
-#     2.33 or later), never by LD_PRELOAD: the environment stays clean, so
-#     the children of lua5.4 do not inherit the runtimes.
+#     LUA with LD_PRELOAD=LIB:...; the last LIB is tools/preload-once.c's,
+#     which takes LD_PRELOAD out of the environment again, so the children
+#     of lua5.4 do not inherit the runtimes. (The loader's own --preload
+#     would need no helper, but the sanitizers then take the loader for
+#     the program and name lua5.4's frames after its functions.)
 #   tools/wrap-lua.sh DIR LUA valgrind ARG...
 #     `valgrind ARG... LUA`; valgrind keeps to that process (it removes its
 #     preload from the children's environment), and a lua5.4 started by it
@@ -27,10 +29,8 @@ quote() { printf "'%s'" "$(printf %s "$1" | sed "s/'/'\\\\''/g")"; }
 
 case $how in
 preload)
-  loader=$(readelf -l "$lua" | sed -n 's/.*interpreter: \(.*\)]$/\1/p')
-  [ -n "$loader" ] || { echo "$0: $lua names no dynamic loader" >&2; exit 1; }
   libs=$(printf %s "$*" | tr ' ' :)
-  run="$(quote "$loader") --preload $(quote "$libs") $(quote "$lua")"
+  run="env LD_PRELOAD=$(quote "$libs") $(quote "$lua")"
   ;;
 valgrind)
   run=valgrind
