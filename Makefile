@@ -155,7 +155,7 @@ werror:
 
 # The checked runs: the suite (or SPECS=spec/x_spec.lua ...) with every lua5.4
 # process checked, busted and each `./crit.lua` or `lua5.4` a spec starts,
-# and nothing else: build/*/bin/lua5.4 (tools/wrap-lua.sh) is first on PATH.
+# and nothing else: build/*/lua/bin/lua5.4 (tools/wrap-lua.sh) is first on PATH.
 # A report lands in build/*/reports/, and any there fails the run, even when the
 # process that made it was a subprocess whose test did not look.
 # CRIT_SANITIZED=1 tells the specs (smaller inputs, no RSS bounds, no
@@ -176,10 +176,10 @@ build/asan/preload-once.so: tools/preload-once.c
 	$(CC) $(CFLAGS) $(WARN) -std=gnu99 -shared -fPIC -o $@ $<
 test-asan: build/asan/preload-once.so
 	$(MAKE) BUILD=build/asan CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' build/asan/crit/core.so
-	tools/wrap-lua.sh build/asan/bin $(LUA) preload "$$($(CC) -print-file-name=libasan.so)" \
+	tools/wrap-lua.sh build/asan/lua $(LUA) preload "$$($(CC) -print-file-name=libasan.so)" \
 	  "$$($(CC) -print-file-name=libubsan.so)" $(CURDIR)/build/asan/preload-once.so
 	rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
-	PATH="$(CURDIR)/build/asan/bin:$$PATH" CRIT_BUILD=build/asan CRIT_SANITIZED=1 \
+	PATH="$(CURDIR)/build/asan/lua/bin:$$PATH" CRIT_BUILD=build/asan CRIT_SANITIZED=1 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_REPORTS)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1:log_path=$(SAN_REPORTS)/ubsan \
 	$(BUSTED) --lua=$(LUA) --cpath='./build/asan/?.so' --exclude-tags=restore $(SPECS); \
@@ -193,9 +193,9 @@ VG_FLAGS   = --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=def
              --errors-for-leak-kinds=definite \
              --suppressions=$(CURDIR)/tools/valgrind.supp --log-file=$(VG_REPORTS)/memcheck.%p
 test-valgrind: $(MODULE)
-	tools/wrap-lua.sh build/valgrind/bin $(LUA) valgrind $(VG_FLAGS)
+	tools/wrap-lua.sh build/valgrind/lua $(LUA) valgrind $(VG_FLAGS)
 	rm -rf $(VG_REPORTS) && mkdir -p $(VG_REPORTS)
-	PATH="$(CURDIR)/build/valgrind/bin:$$PATH" CRIT_BUILD=$(BUILD) CRIT_SANITIZED=1 \
+	PATH="$(CURDIR)/build/valgrind/lua/bin:$$PATH" CRIT_BUILD=$(BUILD) CRIT_SANITIZED=1 \
 	$(BUSTED) --lua=$(LUA) --cpath='./$(BUILD)/?.so' --exclude-tags=restore $(SPECS); \
 	$(call REPORTS_FAIL,$(VG_REPORTS))
 

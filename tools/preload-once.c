@@ -1,4 +1,4 @@
-/* Preloaded last into lua5.4 by make test-asan (build/asan/bin/lua5.4, see
+/* Preloaded last into lua5.4 by make test-asan (build/asan/lua/bin/lua5.4, see
  * tools/wrap-lua.sh): the sanitizers' runtimes stay in this process and go
  * no further, and UBSan writes its reports where UBSAN_OPTIONS says. */
 #include <dlfcn.h>
@@ -68,6 +68,6 @@ __attribute__((constructor)) static void preload_once(void)
 	ubsan_report_path(preload);
 	/* The loader has read it: lua5.4's children (sh, tar, python3, cc)
 	 * start without the runtimes; a lua5.4 among them comes back through
-	 * build/asan/bin/lua5.4. */
+	 * build/asan/lua/bin/lua5.4. */
 	unsetenv("LD_PRELOAD");
 }
