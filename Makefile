@@ -156,13 +156,17 @@ werror:
 # The checked runs: the suite (or SPECS=spec/x_spec.lua ...) with every lua5.4
 # process checked, busted and each `./crit.lua` or `lua5.4` a spec starts,
 # and nothing else: build/*/lua/bin/lua5.4 (tools/wrap-lua.sh) is first on PATH.
-# A report lands in build/*/reports/, and any there fails the run, even when the
-# process that made it was a subprocess whose test did not look.
+# A report lands in build/*/reports/: all are printed at the end, and a
+# finding among them fails the run, even when the process that made it was
+# a subprocess whose test did not look. (A finding says so: ASan's and
+# LeakSanitizer's "ERROR:", UBSan's "runtime error:", a runtime's fatal
+# error; LeakSanitizer's tracer alone, in a process a spec killed while it
+# checked for leaks at exit, writes "Unable to get registers" and no more.)
 # CRIT_SANITIZED=1 tells the specs (smaller inputs, no RSS bounds, no
 # restore suite); CRIT_BUILD tells crit.lua which module to load.
 SPECS ?=
 REPORTS_FAIL = status=$$?; for f in $(1)/*; do if [ -s "$$f" ]; then \
-	  echo "== $$f"; cat "$$f"; status=1; fi; done; exit $$status
+	  echo "== $$f"; cat "$$f"; if grep -qE '$(2)' "$$f"; then status=1; fi; fi; done; exit $$status
 
 # The suite against a module built with AddressSanitizer and
 # UndefinedBehaviorSanitizer (leaks included). Their runtimes are preloaded
@@ -183,7 +187,7 @@ test-asan: build/asan/preload-once.so
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_REPORTS)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1:log_path=$(SAN_REPORTS)/ubsan \
 	$(BUSTED) --lua=$(LUA) --cpath='./build/asan/?.so' --exclude-tags=restore $(SPECS); \
-	$(call REPORTS_FAIL,$(SAN_REPORTS))
+	$(call REPORTS_FAIL,$(SAN_REPORTS),ERROR: |runtime error: |fatal error|CHECK failed)
 
 # The suite under valgrind's memcheck, the module built as usual. Slow:
 # each lua5.4 is a valgrind (tools/valgrind.supp: what lua5.4 and libc
@@ -197,7 +201,7 @@ test-valgrind: $(MODULE)
 	rm -rf $(VG_REPORTS) && mkdir -p $(VG_REPORTS)
 	PATH="$(CURDIR)/build/valgrind/lua/bin:$$PATH" CRIT_BUILD=$(BUILD) CRIT_SANITIZED=1 \
 	$(BUSTED) --lua=$(LUA) --cpath='./$(BUILD)/?.so' --exclude-tags=restore $(SPECS); \
-	$(call REPORTS_FAIL,$(VG_REPORTS))
+	$(call REPORTS_FAIL,$(VG_REPORTS),.)
 
 # libFuzzer harnesses (fuzz/fuzz_NAME.c), built with clang, ASan and UBSan
 # over the whole core. `make -j2 fuzz-run FUZZ_TIME=60` runs each for that
