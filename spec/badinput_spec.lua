@@ -679,7 +679,8 @@ describe("hostile archives", function()
     r.err = r.err:gsub("maxrss %d+\n", ""):gsub("Command exited with non%-zero status 1\n", "")
     assert_clean_failure(r, path, "more than 262144 members: not a checkpoint archive")
     assert.truthy(os.time() - t0 < 60)
-    assert.truthy(rss < 64 * 1024, "max RSS " .. tostring(rss) .. " KiB")
+    -- memcheck's shadow memory counts in the RSS (106 MB): plain runs only
+    if not SANITIZED then assert.truthy(rss < 64 * 1024, "max RSS " .. tostring(rss) .. " KiB") end
   end)
 end)
 
