@@ -46,8 +46,7 @@ local function assert_only(dir, names)
   for _, n in ipairs(names) do want[#want + 1] = n end
   table.sort(want)
   local got = {}
-  -- ls without the sanitizers' preload: LeakSanitizer would fail it
-  for _, n in ipairs(S.lines_of("env -u LD_PRELOAD ls -A " .. quote(dir))) do
+  for _, n in ipairs(S.lines_of("ls -A " .. quote(dir))) do
     if n ~= "stdout" and n ~= "stderr" then got[#got + 1] = n end
   end
   assert.are.same(want, got)
@@ -440,12 +439,7 @@ describe("a huge string", function()
   local function measured(...)
     local words = {}
     for i, a in ipairs({ ... }) do words[i] = quote(a) end
-    local preload = SANITIZED and os.getenv("LD_PRELOAD")
-    local time = "/usr/bin/time -f %M -o " .. tmp .. "/rss "
-    if preload then -- time itself runs without the sanitizers; crit.lua with them
-      time = "env -u LD_PRELOAD " .. time .. "env LD_PRELOAD=" .. quote(preload) .. " "
-    end
-    local r = sh(time .. CRIT .. " " .. table.concat(words, " "))
+    local r = sh("/usr/bin/time -f %M -o " .. tmp .. "/rss " .. CRIT .. " " .. table.concat(words, " "))
     return tonumber(S.read(tmp .. "/rss"):match("(%d+)%s*$")) * 1024, r
   end
 
@@ -645,11 +639,11 @@ describe("hostile archives", function()
       local path = dir .. "/case-" .. i .. ".tar"
       S.write(path, make())
       if compress == "gzip" then
-        assert(os.execute("env -u LD_PRELOAD gzip -1 -n -c " .. quote(path) .. " > " .. quote(path .. ".gz")))
+        assert(os.execute("gzip -1 -n -c " .. quote(path) .. " > " .. quote(path .. ".gz")))
         os.remove(path)
         path = path .. ".gz"
       elseif compress == "zstd-cut" then
-        assert(os.execute("env -u LD_PRELOAD zstd -q -c " .. quote(path) .. " > " .. quote(path .. ".zst")))
+        assert(os.execute("zstd -q -c " .. quote(path) .. " > " .. quote(path .. ".zst")))
         os.remove(path)
         path = path .. ".zst"
         local z = S.read(path)
@@ -658,7 +652,7 @@ describe("hostile archives", function()
       local prefix = env and ("env " .. env .. " ") or ""
       assert_clean_failure(sh(prefix .. CRIT .. " x " .. quote(path) .. " ps"), path, want)
       local out = dir .. "/out-" .. i
-      os.execute("env -u LD_PRELOAD mkdir " .. quote(out))
+      os.execute("mkdir " .. quote(out))
       assert_clean_failure(sh(prefix .. CRIT .. " transform " .. quote(path)
         .. " examples/transforms/set-rlimit.lua -o " .. quote(out .. "/new.tar") .. " -- NOFILE=10"), path, want)
       assert_only(out, {})
@@ -677,7 +671,7 @@ describe("hostile archives", function()
   it("300000 members (over the 262144 allowed): bounded time and memory", function()
     local path = dir .. "/many.tar"
     S.write(path, many_members(300000))
-    assert(os.execute("env -u LD_PRELOAD gzip -1 -n " .. quote(path)))
+    assert(os.execute("gzip -1 -n " .. quote(path)))
     path = path .. ".gz"
     local t0 = os.time()
     local r = sh("/usr/bin/time -f 'maxrss %M' " .. CRIT .. " x " .. quote(path) .. " ps")
@@ -685,7 +679,8 @@ describe("hostile archives", function()
     r.err = r.err:gsub("maxrss %d+\n", ""):gsub("Command exited with non%-zero status 1\n", "")
     assert_clean_failure(r, path, "more than 262144 members: not a checkpoint archive")
     assert.truthy(os.time() - t0 < 60)
-    assert.truthy(rss < 64 * 1024, "max RSS " .. tostring(rss) .. " KiB")
+    -- memcheck's shadow memory counts in the RSS (106 MB): plain runs only
+    if not SANITIZED then assert.truthy(rss < 64 * 1024, "max RSS " .. tostring(rss) .. " KiB") end
   end)
 end)
 

@@ -6,7 +6,7 @@ local core = require "crit.core"
 local S = require "spec.support"
 
 local LUA = "lua5.4 -e 'package.path=\"./lua/?.lua;./lua/?/init.lua;\"..package.path; "
-  .. "package.cpath=\"./build/?.so;\"..package.cpath' "
+  .. "package.cpath=\"" .. S.CPATH .. ";\"..package.cpath' "
 
 describe("bounded", function()
   after_each(S.cleanup)

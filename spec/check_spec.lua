@@ -780,7 +780,7 @@ describe("crit.check", function()
       local test = support.exists(ARCHIVES .. "/" .. name .. ".tar.gz") and it or pending
       test("podman's " .. name .. " checkpoint: no error, and what podman provides", function()
         local tmp = support.tmpdir()
-        assert(os.execute(("env -u LD_PRELOAD tar -C '%s' -xzf '%s/%s.tar.gz'"):format(tmp, ARCHIVES, name)))
+        assert(os.execute(("tar -C '%s' -xzf '%s/%s.tar.gz'"):format(tmp, ARCHIVES, name)))
         local fs = findings_of(tmp .. "/checkpoint")
         assert.are.equal(0, (check.counts(fs)), describe_findings(fs))
         local options = table.concat(check.restore_options(fs), " ")

@@ -14,11 +14,11 @@ describe("conv.c", function()
       return pending("needs a C compiler (" .. cc .. ")")
     end
     local tmp = S.tmpdir()
-    local ok = os.execute("env -u LD_PRELOAD " .. cc .. " -std=gnu99 -O1 -Isrc -DCONV_TEST_MAIN"
+    local ok = os.execute(cc .. " -std=gnu99 -O1 -Isrc -DCONV_TEST_MAIN"
       .. " -o " .. tmp .. "/conv_test"
       .. " fuzz/fuzz_conv.c src/conv.c src/buf.c 2>" .. tmp .. "/cc.log")
     assert.is_true(ok == true, S.read(tmp .. "/cc.log"))
-    local out = S.lines_of("env -u LD_PRELOAD " .. tmp .. "/conv_test 2>&1; echo \"exit $?\"")
+    local out = S.lines_of(tmp .. "/conv_test 2>&1; echo \"exit $?\"")
     assert.are.equal("exit 0", out[#out], table.concat(out, "\n"))
     assert.matches("^conv: Python's outputs match; %d+ round trips hold$", out[1])
   end)

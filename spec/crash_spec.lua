@@ -6,7 +6,7 @@ local S = require "spec.support"
 -- The child writes a 48 MiB image over `path` again and again until killed.
 local CHILD = [[
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
-package.cpath = "./build/?.so;" .. package.cpath
+package.cpath = (os.getenv("CRIT_BUILD") or "build") .. "/?.so;" .. package.cpath
 local crit = require "crit"
 local path, size = arg[1], tonumber(arg[2])
 local img = crit.new("PIPES_DATA")

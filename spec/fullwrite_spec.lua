@@ -224,7 +224,7 @@ describe("a filesystem that fills up half-way", function()
   full_it("the API: img:write, and d:write_memory through transform.dir", function()
     local api = [[
       package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
-      package.cpath = "./build/?.so;" .. package.cpath
+      package.cpath = (os.getenv("CRIT_BUILD") or "build") .. "/?.so;" .. package.cpath
       local crit, transform = require "crit", require "crit.transform"
       local what, out = arg[1], arg[2]
       local ok, err

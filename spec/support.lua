@@ -10,6 +10,12 @@ support.GOLDEN = "spec/fixtures/golden"
 -- runs them as on a machine that has none).
 support.CORPUS = os.getenv("CRIT_CORPUS") or "../shared/corpus"
 
+-- The build directory whose module this run loads: CRIT_BUILD (make
+-- test-asan sets build/asan; crit.lua honours it too), or build. Child
+-- scripts the specs start put CPATH first, to load the module busted loads.
+support.BUILD = os.getenv("CRIT_BUILD") or "build"
+support.CPATH = support.BUILD .. "/?.so"
+
 function support.have_corpus()
   return support.exists(support.CORPUS .. "/pyfds/pstree.img")
 end

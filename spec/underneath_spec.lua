@@ -27,7 +27,7 @@ end
 -- Run a scenario: its one output line, after an exit that was not a signal.
 -- Given member, path is an archive and the image is path//member.
 local function run(scenario, path, rounds, member)
-  local r = S.sh(("lua5.4 spec/underneath_run.lua './build/?.so' %s %s %d %s"):format(
+  local r = S.sh(("lua5.4 spec/underneath_run.lua '%s' %s %s %d %s"):format(S.CPATH,
     scenario, S.quote(path), rounds or 1, member and S.quote(member) or ""))
   assert.are.equal(0, r.code, r.err)
   return r.out:gsub("\n$", "")

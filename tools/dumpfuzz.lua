@@ -9,7 +9,7 @@
 --
 --   lua5.4 tools/dumpfuzz.lua [--seed N] [--dumps N] [--keep FILE] DUMP...
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
-package.cpath = "./build/?.so;" .. package.cpath
+package.cpath = (os.getenv("CRIT_BUILD") or "build") .. "/?.so;" .. package.cpath -- see crit.lua
 local core = require "crit.core"
 local layout = require "crit.layout"
 
