@@ -124,12 +124,12 @@ $(REAPER): tools/reaper.c
 	$(CC) $(CFLAGS) $(WARN) -std=gnu99 -o $@ $<
 
 test: $(MODULE) $(REAPER)
-	$(REAPER) $(BUSTED) --lua=$(LUA) --cpath='./$(BUILD)/?.so'
+	CRIT_BUILD=$(BUILD) $(REAPER) $(BUSTED) --lua=$(LUA) --cpath='./$(BUILD)/?.so'
 
 # The restore suite alone (spec/restore/: real criu dumps and restores, as
 # root; it skips, saying why, without root or criu >= 4.2). `make criu` first.
 test-restore: $(MODULE) $(REAPER)
-	$(REAPER) $(BUSTED) --lua=$(LUA) --cpath='./$(BUILD)/?.so' spec/restore
+	CRIT_BUILD=$(BUILD) $(REAPER) $(BUSTED) --lua=$(LUA) --cpath='./$(BUILD)/?.so' spec/restore
 
 # criu 4.2 and 4.1.1 built from ../shared/criu into build/criu-VERSION, for
 # the restore suite; reused once built, kept by `make clean`.
