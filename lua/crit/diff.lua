@@ -54,7 +54,8 @@ local json = require "crit.json"
 local ipairs, pairs, next, type, tostring, tonumber, math_type, error, pcall =
   ipairs, pairs, next, type, tostring, tonumber, math.type, error, pcall
 local string_format, string_byte, string_sub = string.format, string.byte, string.sub
-local table_sort, table_concat = table.sort, table.concat
+local table_sort, table_concat, table_pack, table_unpack = table.sort, table.concat, table.pack, table.unpack
+local select = select
 local io_open = io.open
 local u64 = crit.u64
 
@@ -321,6 +322,72 @@ local function entry_of(img, k, ctx)
   return e
 end
 
+--- diff.STREAMED[magic] -> the repeated field of entries of that type
+--- that can be huge (an mm's VMAs: a million of them in 9 MB), and the
+--- fields of its elements: read from the bytes an element at a time, not
+--- decoded as a table each.
+diff.STREAMED = { MM = { list = "vmas", fields = dirlib.VMA_FIELDS } }
+
+-- Whether the elements of list `list` of entry i of a and entry j of b
+-- have the same keys in the same order: then the keyed pairing (pair_lists)
+-- pairs them by position.
+local function same_keys_in_order(a, b, i, j, list, field)
+  local next_b = b:items(j, list, field)
+  for _, ka in a:items(i, list, field) do
+    local at, kb = next_b()
+    if not at or ka ~= kb then return false end
+  end
+  return next_b() == nil
+end
+
+-- Elements of the streamed list compared by position, field by field in
+-- the order walk visits them: found(path, old, new) for each that differs.
+local function walk_streamed_list(a, b, i, j, spec, found)
+  local names = {}
+  for n, f in ipairs(spec.fields) do names[n] = f end
+  table_sort(names)
+  local next_b = b:items(j, spec.list, table_unpack(names))
+  local values_a, values_b = {}, {}
+  local function take(to, k, ...)
+    for n = 1, #names do to[n] = select(n, ...) end
+    return k
+  end
+  local it_a = a:items(i, spec.list, table_unpack(names))
+  while take(values_a, it_a()) do
+    local k = take(values_b, next_b())
+    for n = 1, #names do
+      if values_a[n] ~= values_b[n] then
+        found(join(join(spec.list, k), names[n]), values_a[n], values_b[n])
+      end
+    end
+  end
+end
+
+-- Walk entry i of a and entry j of b as walk does, the streamed list (if
+-- any) an element at a time when its elements pair by position; the
+-- entries whole otherwise (elements added, removed or moved).
+local function walk_entries(a, b, i, j, ctx, found)
+  local spec = diff.STREAMED[a.magic]
+  local keys = spec and diff.LIST_KEYS[spec.list]
+  if not (spec and #keys == 1 and same_keys_in_order(a, b, i, j, spec.list, keys[1])) then
+    walk(entry_of(a, i, ctx), b:entry(j), "", found, true)
+    return
+  end
+  -- the head's changes sorted around the list's, as walk sorts the fields
+  local after = {}
+  -- (an entry read and kept has its list: it is left to the stream)
+  walk(a:entry(i, spec.list), b:entry(j, spec.list), "", function(path, ...)
+    local top = path:match("^[^.%[]+")
+    if top < spec.list then
+      found(path, ...)
+    elseif top > spec.list then
+      after[#after + 1] = table_pack(path, ...)
+    end
+  end, true)
+  walk_streamed_list(a, b, i, j, spec, found)
+  for _, c in ipairs(after) do found(table_unpack(c, 1, c.n)) end
+end
+
 -- Compare entry i of a with entry j of b (keyed: how they were paired).
 local function compare_entries(a, b, i, j, name, out, ctx, key)
   local ma, pa = a:raw(i)
@@ -336,9 +403,9 @@ local function compare_entries(a, b, i, j, name, out, ctx, key)
   local renamed = ctx and ctx.tids and diff.PID_FIELDS[a.magic]
   if ma ~= mb or renamed then
     local before = #out
-    walk(entry_of(a, i, ctx), b:entry(j), "", function(path, old, new, what, ekey)
+    walk_entries(a, b, i, j, ctx, function(path, old, new, what, ekey)
       add({ what = what or "changed", path = path, old = old, new = new, key = ekey or key })
-    end, true)
+    end)
     if #out == before and ma ~= mb and not renamed then
       add({ what = "encoding", old = #ma, new = #mb })
     end
