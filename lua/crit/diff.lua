@@ -111,8 +111,9 @@ local function field_at(t, dotted)
   return t
 end
 
--- The key of t under the fields, as a list of { field, value } and as a
--- string to index by; nil when a field is missing.
+-- The key of t under the fields, as a list of { field, value } and as an
+-- id to index by (the value of a single field, else the values joined in
+-- a string); nil when a field is missing.
 local function key_of(t, fields)
   local key, words = {}, {}
   for i, f in ipairs(fields) do
@@ -121,52 +122,78 @@ local function key_of(t, fields)
     key[i] = { f, v }
     words[i] = type(v) .. ":" .. tostring(v)
   end
+  if #fields == 1 then return key, key[1][2] end
   return key, table_concat(words, "\0")
 end
 
 -- Pair the elements of two lists: calls same(i, j, key) for each pair,
--- only_a(i, key) and only_b(j, key) for the others, a's first. key_a(i),
--- key_b(j) -> the element's key (list, string), or nil: by position.
+-- only_a(i, key) and only_b(j, key) for the others, a's first. keys_a(),
+-- keys_b() -> an iterator of each element's position, id and key (the
+-- list of { field, value } it is shown with), in order; the id is what
+-- pairs (a value, or the values joined in a string), nil: by position.
+-- Where several elements share an id, they pair in their order.
 -- `moves`: the keys are addresses, which move from run to run (ASLR):
 -- when as many elements of each side are left unpaired, they pair in
 -- their order, and their fields say what moved.
-local function pair_lists(na, nb, key_a, key_b, same, only_a, only_b, moves)
-  local index, taken, seen = {}, {}, {}
-  local function occurrence(k, key_at)
-    local key, str = key_at(k)
-    str = str or "#" .. k
-    local n = (seen[str] or 0) + 1
-    seen[str] = n
-    return key, str .. "\0" .. n
-  end
-  for j = 1, nb do
-    local _, str = occurrence(j, key_b)
-    index[str] = j
-  end
-  seen = {}
-  local left_a, keys_a, partner = {}, {}, {}
-  for i = 1, na do
-    local key, str = occurrence(i, key_a)
-    keys_a[i] = key
-    local j = index[str]
-    if j then
-      taken[j], partner[i] = true, j
+-- Only integers per element are kept, whatever the lists' length: b's
+-- positions chained by id, and the pairs; the keys are read again.
+local function pair_lists(na, nb, keys_a, keys_b, same, only_a, only_b, moves)
+  -- b's first position with each id, and after each position the next
+  -- one with its id; taken[j]: false, 0 for an element without id
+  local first, last, after, taken = {}, {}, {}, {}
+  for j, id in keys_b() do
+    if id == nil then
+      taken[j] = 0
     else
-      left_a[#left_a + 1] = i
+      taken[j] = false
+      local prev = last[id]
+      if prev then after[prev] = j else first[id] = j end
+      last[id] = j
     end
   end
-  local left_b = {}
-  for j = 1, nb do
-    if not taken[j] then left_b[#left_b + 1] = j end
+  last = nil
+  local partner, paired = {}, 0
+  for i, id in keys_a() do
+    local j
+    if id == nil then
+      if taken[i] == 0 then j = i end
+    else
+      j = first[id]
+      if j then first[id] = after[j] end
+    end
+    partner[i] = j or false
+    if j then taken[j], paired = true, paired + 1 end
   end
-  if moves and #left_a > 0 and #left_a == #left_b then
-    for n, i in ipairs(left_a) do partner[i] = left_b[n] end
-    left_b = {}
+  first, after = nil, nil
+  if moves and na > paired and na - paired == nb - paired then
+    local j = 0
+    for i = 1, na do
+      if not partner[i] then
+        repeat j = j + 1 until taken[j] ~= true
+        partner[i], taken[j] = j, true
+      end
+    end
   end
-  for i = 1, na do
-    if partner[i] then same(i, partner[i], keys_a[i]) else only_a(i, keys_a[i]) end
+  for i, _, key in keys_a() do
+    if partner[i] then same(i, partner[i], key) else only_a(i, key) end
   end
-  for _, j in ipairs(left_b) do only_b(j, (key_b(j))) end
+  for j, _, key in keys_b() do
+    if taken[j] ~= true then only_b(j, key) end
+  end
+end
+
+-- keys(n, at, fields) -> for pair_lists, the keys of elements 1..n, at(k)
+-- giving element k (a table).
+local function table_keys(n, at, fields)
+  return function()
+    local k = 0
+    return function()
+      k = k + 1
+      if k > n then return nil end
+      local key, id = key_of(at(k), fields)
+      return k, id, key
+    end
+  end
 end
 
 ---------------------------------------------------------------------------
@@ -210,8 +237,8 @@ local walk
 
 local function walk_keyed_list(a, b, path, found, fields)
   pair_lists(#a, #b,
-    function(i) return key_of(a[i], fields) end,
-    function(j) return key_of(b[j], fields) end,
+    table_keys(#a, function(i) return a[i] end, fields),
+    table_keys(#b, function(j) return b[j] end, fields),
     function(i, j) walk(a[i], b[j], join(path, i), found) end,
     function(i, key) found(join(path, i), nil, nil, "removed", key) end,
     function(j, key) found(join(path, j), nil, nil, "added", key) end,
@@ -429,6 +456,27 @@ local function positions_agree(a, b, fields, ctx)
   return true
 end
 
+-- For pair_lists, the keys of the entries of img after the first `skip`.
+-- A key of one field, not renamed by the task pairing, is read from the
+-- bytes (img:fields): no entry is decoded.
+local function image_keys(img, skip, fields, ctx)
+  local renamed = ctx and ctx.tids and diff.PID_FIELDS[img.magic]
+  if #fields > 1 or fields[1]:find(".", 1, true) or renamed then
+    return table_keys(#img - skip, function(k) return entry_of(img, k + skip, ctx) end, fields)
+  end
+  local field = fields[1]
+  return function()
+    local it = img:fields(field)
+    for _ = 1, skip do it() end
+    return function()
+      local k, v = it()
+      if k == nil then return nil end
+      if v == nil or type(v) == "table" then return k - skip end
+      return k - skip, v, { { field, v } }
+    end
+  end
+end
+
 --- images(a, b [, name [, out [, ctx]]]) -> list of changes from image a to
 --- image b (crit images, as crit.open gives them, edited or not). name
 --- labels the changes (default: "image"); out: a list to append them to.
@@ -467,9 +515,7 @@ function diff.images(a, b, name, out, ctx)
     return out
   end
   local first = a.magic == "PAGEMAP" and 1 or 0
-  pair_lists(na - first, nb - first,
-    function(i) return key_of(entry_of(a, i + first, ctx), fields) end,
-    function(j) return key_of(b:entry(j + first), fields) end,
+  pair_lists(na - first, nb - first, image_keys(a, first, fields, ctx), image_keys(b, first, fields),
     function(i, j, key) compare_entries(a, b, i + first, j + first, name, out, ctx, key) end,
     function(i, key)
       out[#out + 1] = { image = name, image_b = image_b, entry = i + first, what = "removed", key = key }
