@@ -126,20 +126,11 @@ local function key_of(t, fields)
   return key, table_concat(words, "\0")
 end
 
--- Pair the elements of two lists: calls same(i, j, key) for each pair,
--- only_a(i, key) and only_b(j, key) for the others, a's first. keys_a(),
--- keys_b() -> an iterator of each element's position, id and key (the
--- list of { field, value } it is shown with), in order; the id is what
--- pairs (a value, or the values joined in a string), nil: by position.
--- Where several elements share an id, they pair in their order.
--- `moves`: the keys are addresses, which move from run to run (ASLR):
--- when as many elements of each side are left unpaired, they pair in
--- their order, and their fields say what moved.
--- Only integers per element are kept, whatever the lists' length: b's
--- positions chained by id, and the pairs; the keys are read again.
-local function pair_lists(na, nb, keys_a, keys_b, same, only_a, only_b, moves)
+-- The pairs by id: partner[i] (false: none) and taken[j] (true: paired,
+-- false: not, 0: not and without id), and how many pairs.
+local function pair_by_id(keys_a, keys_b)
   -- b's first position with each id, and after each position the next
-  -- one with its id; taken[j]: false, 0 for an element without id
+  -- one with its id
   local first, last, after, taken = {}, {}, {}, {}
   for j, id in keys_b() do
     if id == nil then
@@ -151,7 +142,6 @@ local function pair_lists(na, nb, keys_a, keys_b, same, only_a, only_b, moves)
       last[id] = j
     end
   end
-  last = nil
   local partner, paired = {}, 0
   for i, id in keys_a() do
     local j
@@ -164,8 +154,24 @@ local function pair_lists(na, nb, keys_a, keys_b, same, only_a, only_b, moves)
     partner[i] = j or false
     if j then taken[j], paired = true, paired + 1 end
   end
-  first, after = nil, nil
-  if moves and na > paired and na - paired == nb - paired then
+  return partner, taken, paired
+end
+
+-- Pair the elements of two lists: calls same(i, j, key) for each pair,
+-- only_a(i, key) and only_b(j, key) for the others, a's first. keys_a(),
+-- keys_b() -> an iterator of each element's position, id and key (the
+-- list of { field, value } it is shown with), in order; the id is what
+-- pairs (a value, or the values joined in a string), nil: by position.
+-- Where several elements share an id, they pair in their order.
+-- `moves`: the keys are addresses, which move from run to run (ASLR):
+-- when as many elements of each side are left unpaired, they pair in
+-- their order, and their fields say what moved.
+-- Only integers per element are kept, whatever the lists' length: b's
+-- positions chained by id, and the pairs; the keys are read again.
+local function pair_lists(na, nb, keys_a, keys_b, same, only_a, only_b, moves)
+  local partner, taken, paired = pair_by_id(keys_a, keys_b)
+  local left_a, left_b = na - paired, nb - paired
+  if moves and left_a > 0 and left_a == left_b then
     local j = 0
     for i = 1, na do
       if not partner[i] then
@@ -182,7 +188,7 @@ local function pair_lists(na, nb, keys_a, keys_b, same, only_a, only_b, moves)
   end
 end
 
--- keys(n, at, fields) -> for pair_lists, the keys of elements 1..n, at(k)
+-- table_keys(n, at, fields) -> for pair_lists, the keys of elements 1..n, at(k)
 -- giving element k (a table).
 local function table_keys(n, at, fields)
   return function()
