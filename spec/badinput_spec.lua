@@ -698,40 +698,68 @@ local function entries_rep(magic, e, n)
   return (S.u32(#m) .. m):rep(n)
 end
 
+-- A shape's image grown by n entries e, and how to change its last one
+-- into e2 or remove it (for diff: a copy with one entry changed).
+local function appended(magic, e, e2, n)
+  local tail, tail2 = entries_rep(magic, e, 1), entries_rep(magic, e2, 1)
+  return {
+    grow = function(path)
+      local f = assert(io.open(path, "ab"))
+      f:write(entries_rep(magic, e, n))
+      f:close()
+    end,
+    changed = function(bytes) return bytes:sub(1, -#tail - 1) .. tail2 end,
+    removed = function(bytes) return bytes:sub(1, -#tail - 1) end,
+  }
+end
+
+local function fields_with(t, k, v)
+  local r = {}
+  for name, value in pairs(t) do r[name] = value end
+  r[k] = v
+  return r
+end
+
+local EMPTY_VMA = { start = 0, ["end"] = 0, pgoff = 0, shmid = 0, prot = 0, flags = 0, status = 0, fd = -1 }
+local PAGEMAP_ENTRY = { vaddr = 0, nr_pages = 0, compat_nr_pages = 0, flags = 0 }
+local FILE_ENTRY = { type = "REG", id = 5000, reg = { id = 5000, flags = 0, pos = 0,
+  fown = { uid = 0, euid = 0, signum = 0, pid_type = 0, pid = 0 }, name = "/x" } }
+local FD_ENTRY = { id = 17, flags = 0, type = "REG", fd = 3 }
+local pagemap_rows = appended("PAGEMAP", PAGEMAP_ENTRY, fields_with(PAGEMAP_ENTRY, "flags", 1), 200000)
+local file_rows = appended("FILES", FILE_ENTRY,
+  fields_with(FILE_ENTRY, "reg", fields_with(FILE_ENTRY.reg, "flags", 1)), 100000)
+local fd_rows = appended("FDINFO", FD_ENTRY, fields_with(FD_ENTRY, "flags", 1), 400000)
+local vma = len(14, core.encode_entry("VMAS", 1, EMPTY_VMA))
+local vma2 = len(14, core.encode_entry("VMAS", 1, fields_with(EMPTY_VMA, "prot", 1)))
+assert(#vma == #vma2)
+
+-- diff DIR against a copy with the last entry (or VMA) changed, and with
+-- it removed: the positional and the keyed pairing.
+local DIFF_CHANGED, DIFF_REMOVED = { "diff", "DIR", "CHANGED" }, { "diff", "DIR", "REMOVED" }
+
 local BIG_SHAPES = {
   { name = "mm with 200,000 empty VMAs", image = "mm-" .. PID .. ".img",
     grow = function(path)
       local img = assert(crit.open(path))
-      local vma = core.encode_entry("VMAS", 1, { start = 0, ["end"] = 0, pgoff = 0, shmid = 0, prot = 0,
-        flags = 0, status = 0, fd = -1 })
-      local m = core.encode_entry("MM", 1, img[1]) .. len(14, vma):rep(200000)
+      local m = core.encode_entry("MM", 1, img[1]) .. vma:rep(200000)
       local header = core.header("MM")
       img:close()
       S.write(path, header .. S.u32(#m) .. m)
     end,
-    commands = { { "x", "DIR", "mems" }, { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" } } },
+    changed = function(bytes) return bytes:sub(1, -#vma - 1) .. vma2 end,
+    -- VMAs removed or added are paired on the decoded entries: not bounded
+    commands = { { "x", "DIR", "mems" }, { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" },
+      DIFF_CHANGED } },
   { name = "pagemap with 200,000 entries", image = "pagemap-" .. PID .. ".img",
-    grow = function(path)
-      local f = assert(io.open(path, "ab"))
-      f:write(entries_rep("PAGEMAP", { vaddr = 0, nr_pages = 0, compat_nr_pages = 0, flags = 0 }, 200000))
-      f:close()
-    end,
-    commands = { { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" } } },
+    grow = pagemap_rows.grow, changed = pagemap_rows.changed, removed = pagemap_rows.removed,
+    commands = { { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" }, DIFF_CHANGED, DIFF_REMOVED } },
   { name = "files.img with 100,000 files", image = "files.img",
-    grow = function(path)
-      local f = assert(io.open(path, "ab"))
-      f:write(entries_rep("FILES", { type = "REG", id = 5000, reg = { id = 5000, flags = 0, pos = 0,
-        fown = { uid = 0, euid = 0, signum = 0, pid_type = 0, pid = 0 }, name = "/x" } }, 100000))
-      f:close()
-    end,
-    commands = { { "x", "DIR", "fds" }, { "x", "DIR", "mems" }, { "stats", "DIR" }, { "check", "DIR" } } },
+    grow = file_rows.grow, changed = file_rows.changed, removed = file_rows.removed,
+    commands = { { "x", "DIR", "fds" }, { "x", "DIR", "mems" }, { "stats", "DIR" }, { "check", "DIR" },
+      DIFF_CHANGED, DIFF_REMOVED } },
   { name = "fdinfo with 400,000 fds", image = "fdinfo-2.img",
-    grow = function(path)
-      local f = assert(io.open(path, "ab"))
-      f:write(entries_rep("FDINFO", { id = 17, flags = 0, type = "REG", fd = 3 }, 400000))
-      f:close()
-    end,
-    commands = { { "x", "DIR", "fds" }, { "stats", "DIR" }, { "check", "DIR" } } },
+    grow = fd_rows.grow, changed = fd_rows.changed, removed = fd_rows.removed,
+    commands = { { "x", "DIR", "fds" }, { "stats", "DIR" }, { "check", "DIR" }, DIFF_CHANGED, DIFF_REMOVED } },
 }
 local big_commands = 0
 for _, shape in ipairs(BIG_SHAPES) do big_commands = big_commands + #shape.commands end
@@ -747,18 +775,35 @@ describe("hostile big images", function()
       shape.grow(path)
       local size = assert(require("lfs").attributes(path, "size"))
       local preload = SANITIZED and os.getenv("LD_PRELOAD")
+      -- CHANGED, REMOVED: copies of the dump with the image edited so
+      local copies = {}
+      for _, edit in ipairs({ "changed", "removed" }) do
+        if shape[edit] then
+          local copy = dir .. "." .. edit
+          assert(os.execute("cp -r " .. quote(dir) .. " " .. quote(copy)))
+          S.write(copy .. "/" .. shape.image, shape[edit](S.read(path)))
+          copies[edit:upper()] = copy
+        end
+      end
       for _, words in ipairs(shape.commands) do
         local args = {}
-        for i, w in ipairs(words) do args[i] = quote(w == "DIR" and dir or w) end
+        for i, w in ipairs(words) do args[i] = quote(w == "DIR" and dir or copies[w] or w) end
         local time = "/usr/bin/time -f %M -o " .. tmp .. "/rss "
         if preload then
           time = "env -u LD_PRELOAD " .. time .. "env LD_PRELOAD=" .. quote(preload) .. " "
         end
-        local r = sh(time .. CRIT .. " " .. table.concat(args, " ") .. " > /dev/null")
+        local r = sh(time .. CRIT .. " " .. table.concat(args, " ") .. " > " .. tmp .. "/out")
         local what = table.concat(words, " ")
-        -- check finds the hostile entries (exit 1); nothing else may fail
-        assert.is_true(r.code == 0 or (words[1] == "check" and r.code == 1), what .. ": " .. r.err)
+        -- check finds the hostile entries, diff the one change (exit 1);
+        -- nothing else may fail
+        local differs = words[1] == "check" or words[1] == "diff"
+        assert.is_true(r.code == 0 or (differs and r.code == 1), what .. ": " .. r.err)
         assert.is_nil(r.err:find("traceback", 1, true), r.err)
+        if words[1] == "diff" then
+          local line = words[3] == "CHANGED" and ": 0 %-> 1\n$" or ": entry only in the first\n$"
+          local out = S.read(tmp .. "/out")
+          assert.is_truthy(out:find("^[^\n]*" .. line), what .. ": " .. out:sub(1, 500))
+        end
         local rss = tonumber(S.read(tmp .. "/rss"):match("(%d+)%s*$")) * 1024
         if not SANITIZED then
           assert.is_true(rss <= 4 * size + BIG_BOUND_MIB * 2^20,
