@@ -396,13 +396,82 @@ local function walk_streamed_list(a, b, i, j, spec, found)
   end
 end
 
+-- For pair_lists, the keys of the streamed list of entry k, one field.
+local function item_keys(img, k, list, field)
+  return function()
+    local it = img:items(k, list, field)
+    return function()
+      local n, v = it()
+      if n == nil then return nil end
+      if v == nil then return n end
+      return n, v, { { field, v } }
+    end
+  end
+end
+
+local function count(it)
+  local n = 0
+  for _ in it() do n = n + 1 end
+  return n
+end
+
+-- The changes of the streamed list paired by its key (pair_lists, as
+-- walk_keyed_list pairs them), read as they come: a list of
+-- table.pack(found's arguments), or nil when b's partners do not come in
+-- order (elements moved past each other) or one side has none: then the
+-- decoded entries are walked.
+local function streamed_keyed_changes(a, b, i, j, spec, field)
+  local names = {}
+  for n, f in ipairs(spec.fields) do names[n] = f end
+  table_sort(names)
+  local values_a, values_b = {}, {}
+  local function take(to, k, ...)
+    for n = 1, #names do to[n] = select(n, ...) end
+    return k
+  end
+  local it_a = a:items(i, spec.list, table_unpack(names))
+  local it_b = b:items(j, spec.list, table_unpack(names))
+  local at_b, in_order, changes = 0, true, {}
+  local function add(...) changes[#changes + 1] = table_pack(...) end
+  local keys_a, keys_b = item_keys(a, i, spec.list, field), item_keys(b, j, spec.list, field)
+  local na, nb = count(keys_a), count(keys_b)
+  -- a list on one side only (an empty one is absent): walk's way
+  if na == 0 or nb == 0 then return nil end
+  pair_lists(na, nb, keys_a, keys_b,
+    function(ia, jb)
+      take(values_a, it_a())
+      if jb <= at_b then in_order = false end
+      if not in_order then return end
+      repeat at_b = take(values_b, it_b()) until at_b == jb or at_b == nil
+      if not at_b then in_order = false; return end
+      for n = 1, #names do
+        if values_a[n] ~= values_b[n] then
+          add(join(join(spec.list, ia), names[n]), values_a[n], values_b[n])
+        end
+      end
+    end,
+    function(ia, key)
+      take(values_a, it_a())
+      add(join(spec.list, ia), nil, nil, "removed", key)
+    end,
+    function(jb, key) add(join(spec.list, jb), nil, nil, "added", key) end,
+    diff.LIST_KEYS[spec.list].moves)
+  return in_order and changes or nil
+end
+
 -- Walk entry i of a and entry j of b as walk does, the streamed list (if
--- any) an element at a time when its elements pair by position; the
--- entries whole otherwise (elements added, removed or moved).
+-- any) read an element at a time: compared by position when its elements
+-- pair so, else paired by key as they come; the entries whole when the
+-- pairs do not come in order.
 local function walk_entries(a, b, i, j, ctx, found)
   local spec = diff.STREAMED[a.magic]
   local keys = spec and diff.LIST_KEYS[spec.list]
-  if not (spec and #keys == 1 and same_keys_in_order(a, b, i, j, spec.list, keys[1])) then
+  local list_changes -- nil: compared by position
+  if spec and #keys == 1 and not same_keys_in_order(a, b, i, j, spec.list, keys[1]) then
+    list_changes = streamed_keyed_changes(a, b, i, j, spec, keys[1])
+    if not list_changes then spec = nil end
+  end
+  if not (spec and #keys == 1) then
     walk(entry_of(a, i, ctx), b:entry(j), "", found, true)
     return
   end
@@ -417,14 +486,26 @@ local function walk_entries(a, b, i, j, ctx, found)
       after[#after + 1] = table_pack(path, ...)
     end
   end, true)
-  walk_streamed_list(a, b, i, j, spec, found)
+  if list_changes then
+    for _, c in ipairs(list_changes) do found(table_unpack(c, 1, c.n)) end
+  else
+    walk_streamed_list(a, b, i, j, spec, found)
+  end
   for _, c in ipairs(after) do found(table_unpack(c, 1, c.n)) end
 end
 
 -- Compare entry i of a with entry j of b (keyed: how they were paired).
-local function compare_entries(a, b, i, j, name, out, ctx, key)
+-- Whether the message bytes of entry i of a and entry j of b differ, and
+-- their payloads, with their sizes: what compare_entries keeps of them (an
+-- mm's bytes may be 9 MB a side).
+local function raw_differences(a, b, i, j)
   local ma, pa = a:raw(i)
   local mb, pb = b:raw(j)
+  return ma ~= mb, #ma, #mb, pa ~= pb, #pa, #pb
+end
+
+local function compare_entries(a, b, i, j, name, out, ctx, key)
+  local message_differs, size_a, size_b, payload_differs, payload_a, payload_b = raw_differences(a, b, i, j)
   local base = { image = name, image_b = ctx and ctx.image_b, entry = i,
     entry_b = i ~= j and j or nil, key = key }
   local function add(fields)
@@ -434,16 +515,16 @@ local function compare_entries(a, b, i, j, name, out, ctx, key)
     out[#out + 1] = c
   end
   local renamed = ctx and ctx.tids and diff.PID_FIELDS[a.magic]
-  if ma ~= mb or renamed then
+  if message_differs or renamed then
     local before = #out
     walk_entries(a, b, i, j, ctx, function(path, old, new, what, ekey)
       add({ what = what or "changed", path = path, old = old, new = new, key = ekey or key })
     end)
-    if #out == before and ma ~= mb and not renamed then
-      add({ what = "encoding", old = #ma, new = #mb })
+    if #out == before and message_differs and not renamed then
+      add({ what = "encoding", old = size_a, new = size_b })
     end
   end
-  if pa ~= pb then add({ what = "payload", old = #pa, new = #pb }) end
+  if payload_differs then add({ what = "payload", old = payload_a, new = payload_b }) end
 end
 
 -- Whether pairing by position gives the same pairs as the keys would: the
