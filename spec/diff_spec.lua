@@ -205,6 +205,22 @@ describe("crit.diff pairs what belongs together", function()
       diff.format(changes[1]) .. "\n")
   end)
 
+  it("an mm with no VMAs against one with some: each VMA only in one side, both ways", function()
+    local b = copy("sleep")
+    local n
+    edit(b .. "/mm-30956.img", function(img) n = #img[1].vmas; img[1].vmas = {} end)
+    local removed = diff.dirs(FIX .. "/sleep", b)
+    local added = diff.dirs(b, FIX .. "/sleep")
+    assert.equal(n, #removed)
+    assert.equal(n, #added)
+    for i = 1, n do
+      assert.equal("removed", removed[i].what)
+      assert.equal("added", added[i].what)
+      assert.equal("vmas[" .. i .. "]", added[i].path)
+      assert.same(removed[i].key, added[i].key)
+    end
+  end)
+
   it("pairs the tasks of two dumps of the same program, and their images", function()
     local a, b = FIX .. "/sleep", FIX .. "/sleep-criu4.1.1"
     local changes = diff.dirs(a, b)

@@ -207,7 +207,8 @@ end
 
 local function sorted_keys(a, b)
   local seen, keys = {}, {}
-  for _, t in ipairs({ a, b }) do
+  for i = 1, 2 do -- not ipairs: a may be nil (a list only the second side has)
+    local t = i == 1 and a or b
     if type(t) == "table" then
       for k in pairs(t) do
         if not seen[k] then
@@ -258,8 +259,9 @@ walk = function(a, b, path, found, top, name)
       return
     end
     local fields = name and diff.LIST_KEYS[name]
-    if fields and is_list(a) and is_list(b) then
-      walk_keyed_list(a, b, path, found, fields)
+    -- a list one side lacks (an empty repeated field reads as nil) is an empty one
+    if fields and (a == nil or is_list(a)) and (b == nil or is_list(b)) then
+      walk_keyed_list(a or {}, b or {}, path, found, fields)
       return
     end
     for _, k in ipairs(sorted_keys(a, b)) do
