@@ -5,7 +5,7 @@ local layout = require "crit.layout"
 local lfs = require "lfs"
 
 local io_stdin, io_stdout, io_open = io.stdin, io.stdout, io.open
-local error, tostring = error, tostring
+local error, tostring, collectgarbage, setmetatable = error, tostring, collectgarbage, setmetatable
 
 local stdio = {}
 
@@ -70,6 +70,15 @@ end
 function stdio.flush_stdout()
   local ok, err = io_stdout:flush()
   if not ok then error(core.error{ file = stdio.stdout_name(), message = tostring(err) }, 0) end
+end
+
+--- stdio.gc_pause(p) -> a to-be-closed value: the collector's pause is p
+--- until it is closed, then what it was. A command that makes many
+--- short-lived tables next to big long-lived ones (a million VMAs) keeps
+--- its peak nearer the live data with a pause below Lua's 200%.
+function stdio.gc_pause(p)
+  local was = collectgarbage("setpause", p)
+  return setmetatable({}, { __close = function() collectgarbage("setpause", was) end })
 end
 
 return stdio

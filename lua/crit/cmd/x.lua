@@ -336,13 +336,6 @@ function explorers.rss(d, out)
   end)
 end
 
--- gc_pause(p) -> a to-be-closed value: the collector's pause is p until
--- it is closed, then what it was.
-local function gc_pause(p)
-  local was = collectgarbage("setpause", p)
-  return setmetatable({}, { __close = function() collectgarbage("setpause", was) end })
-end
-
 --- explorers.WHAT(d, out): the report on the dir d, line by line to out(s).
 x.explorers = explorers
 
@@ -353,7 +346,7 @@ function x.command(args)
   -- of long-lived ones (the VMAs): a shorter GC pause than Lua's 200%
   -- keeps the heap nearer those (35 -> 30 MiB on 1M pagemap entries, at
   -- no measurable cost in time). Restored on the way out, error or not.
-  local pause <close> = gc_pause(150) -- luacheck: ignore 211 (held for its __close)
+  local pause <close> = stdio.gc_pause(150) -- luacheck: ignore 211 (held for its __close)
   -- Spooled to a temporary file, then copied to stdout: an error half-way
   -- (a missing image) prints the error, not half a report, and memory
   -- stays flat however long the report. Without a temporary file (no
