@@ -186,9 +186,15 @@ end
 --- old entries (pagemap.c init_compat_pagemap_entry): in_parent is
 --- PE_PARENT, no flags at all is PE_PRESENT.
 function layout.pagemap_flags(e)
-  if e.in_parent then return PE.PARENT end
-  if e.flags == nil then return PE.PRESENT end
-  return e.flags
+  return layout.pagemap_flags_of(e.flags, e.in_parent)
+end
+
+--- layout.pagemap_flags_of(flags, in_parent) -> the same, from the two
+--- fields (read with img:fields, without an entry table).
+function layout.pagemap_flags_of(flags, in_parent)
+  if in_parent then return PE.PARENT end
+  if flags == nil then return PE.PRESENT end
+  return flags
 end
 
 --- layout.page_kind(flags) -> where the pages of an entry with these PE

@@ -27,10 +27,10 @@ local dir = require "crit.dir"
 local core = require "crit.core"
 local layout = require "crit.layout"
 
-local ipairs, pairs, setmetatable, type, error, tostring = ipairs, pairs, setmetatable, type, error, tostring
+local ipairs, setmetatable, type, error, tostring = ipairs, setmetatable, type, error, tostring
 local crit_error, is_error = core.error, core.is_error
 local math_min, string_format, string_rep = math.min, string.format, string.rep
-local table_concat, table_sort = table.concat, table.sort
+local table_concat, table_sort, table_unpack = table.concat, table.sort, table.unpack
 local coroutine_wrap, coroutine_yield = coroutine.wrap, coroutine.yield
 local ult = math.ult
 
@@ -47,8 +47,6 @@ memory.VMA = VMA
 
 ---------------------------------------------------------------------------
 -- The checkpoint directory (crit.dir) and the lookups it lacks.
-
-local nr_pages = layout.nr_pages
 
 --- memory.open_dir(path) -> a crit.dir object | nil, message.
 function memory.open_dir(path)
@@ -70,52 +68,76 @@ local Source = {}
 Source.__index = Source
 
 -- The flags criu's pagemap.c gives old entries.
-local entry_flags = layout.pagemap_flags
+local entry_flags_of = layout.pagemap_flags_of
 
-local function sort_entries(src)
-  local n, order = src.n, {}
-  for i = 1, n do order[i] = i end
-  local va = src.vaddr
-  table_sort(order, function(a, b) return va[a] < va[b] end)
-  local v, np, fl, po = {}, {}, {}, {}
-  for k, i in ipairs(order) do
-    v[k], np[k], fl[k], po[k] = va[i], src.npages[i], src.flags[i], src.pgoff[i]
+-- Reorder parallel arrays in place so that element order[k] comes to k,
+-- one cycle of the permutation at a time: a million entries are sorted
+-- without a second copy of them.
+local function permute(arrays, order)
+  local n = #order
+  for _, a in ipairs(arrays) do
+    for k = 1, n do
+      if order[k] > 0 then
+        local first, j = a[k], k
+        while true do
+          local from = order[j]
+          order[j] = -from
+          if from == k then a[j] = first; break end
+          a[j], j = a[from], from
+        end
+      end
+    end
+    for k = 1, n do order[k] = -order[k] end
   end
-  src.vaddr, src.npages, src.flags, src.pgoff = v, np, fl, po
 end
 
--- load_source(d, name, page_size) -> source | nil (no such pagemap) | raises
+-- Sort parallel arrays by keys[i], compared by less.
+local function sort_arrays(arrays, keys, n, less)
+  local order = {}
+  for i = 1, n do order[i] = i end
+  table_sort(order, function(a, b) return less(keys[a], keys[b]) end)
+  permute(arrays, order)
+end
+
+local function signed_less(a, b) return a < b end
+
+-- load_source(d, name, page_size) -> source | nil (no such pagemap) | raises.
+-- The entries are read a few fields at a time from the image's bytes, into
+-- four integer arrays: no table per entry.
 local function load_source(d, name, page_size)
   local pm = d:image(name)
   if not pm then return nil end
   if pm.magic ~= "PAGEMAP" then
     error(crit_error{ file = d:path_of(name), message = "not a pagemap image (" .. pm.magic .. ")" }, 0)
   end
+  local head = pm:entry(1)
+  if not head then error(crit_error{ file = d:path_of(name), message = "no entry" }, 0) end
   local src = setmetatable({
-    d = d, name = name, page_size = page_size,
+    d = d, name = name, page_size = page_size, pages_id = head.pages_id,
     vaddr = {}, npages = {}, flags = {}, pgoff = {}, n = 0,
     present_pages = 0,
   }, Source)
-  local sorted, last = true, nil
-  for k, e in pm:entries() do
-    if k == 1 then
-      src.pages_id = e.pages_id
-    else
-      local n, flags = nr_pages(e), entry_flags(e)
-      local i = src.n + 1
-      src.n = i
-      src.vaddr[i], src.npages[i], src.flags[i] = e.vaddr, n, flags
+  local va, np, fl, po = src.vaddr, src.npages, src.flags, src.pgoff
+  local sorted, last, n, present = true, nil, 0, 0
+  for k, vaddr, nr, compat_nr, flags, in_parent in pm:fields("vaddr", "nr_pages", "compat_nr_pages", "flags",
+      "in_parent") do
+    if k > 1 then
+      local count = nr or compat_nr
+      flags = entry_flags_of(flags, in_parent)
+      n = n + 1
+      va[n], np[n], fl[n] = vaddr, count, flags
       if page_kind(flags) == "present" then
-        src.pgoff[i] = src.present_pages
-        src.present_pages = src.present_pages + n
+        po[n] = present
+        present = present + count
       else
-        src.pgoff[i] = -1
+        po[n] = -1
       end
-      if last and e.vaddr < last then sorted = false end
-      last = e.vaddr
+      if last and vaddr < last then sorted = false end
+      last = vaddr
     end
   end
-  if not sorted then sort_entries(src) end
+  src.n, src.present_pages = n, present
+  if not sorted then sort_arrays({ va, np, fl, po }, va, n, signed_less) end
   return src
 end
 
@@ -242,10 +264,10 @@ local function file_name(d, id)
 end
 
 -- The shared-memory id whose pagemap-shmem holds a VMA's pages, if any.
-local function shmem_id(d, v)
-  if v.status & (VMA.SYSVIPC | VMA.ANON_SHARED) ~= 0 then return v.shmid end
-  if v.status & VMA.MEMFD ~= 0 then
-    local f = d:file(v.shmid)
+local function shmem_id(d, status, shmid)
+  if status & (VMA.SYSVIPC | VMA.ANON_SHARED) ~= 0 then return shmid end
+  if status & VMA.MEMFD ~= 0 then
+    local f = d:file(shmid)
     local inode = f and f.memfd and memfd_inode(d, f.memfd.inode_id)
     return inode and inode.shmid
   end
@@ -274,21 +296,16 @@ local function region_name(d, pid, v, kind)
   return nil
 end
 
-local function make_region(d, pid, v)
-  local kind = kind_of(v.status)
-  return {
-    start = v.start, stop = v["end"], vma = v, kind = kind,
-    perms = perms(v), name = region_name(d, pid, v, kind),
-    shmid = shmem_id(d, v),
-    file = (kind == "file" or kind == "memfd") and d:file(v.shmid) or nil,
-    shared = v.status & (VMA.ANON_SHARED | VMA.FILE_SHARED | VMA.SYSVIPC) ~= 0,
-    file_backed = v.status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0
-      and v.status & VMA.MEMFD == 0,
-  }
-end
+-- The fields of a VMA a memory object keeps, one integer array each but
+-- prot and flags, both uint32, which share one (`mmap`: the two arguments
+-- of mmap(2), flags in the high half): 16 bytes less per VMA.
+local VMA_READ = { "start", "end", "pgoff", "shmid", "prot", "flags", "status" }
+local VMA_KEPT = { "start", "end", "pgoff", "shmid", "mmap", "status" }
 
 ---------------------------------------------------------------------------
--- The memory object.
+-- The memory object. The VMAs are kept as integer arrays (m.vma.start[i],
+-- m.vma["end"][i], ...; m.n of them, in address order), never as a table
+-- each: a region table is made when asked for (m:region(i)).
 
 local Memory = {}
 Memory.__index = Memory
@@ -299,7 +316,7 @@ function memory.open(d, pid)
   local opened, oerr = dir.of(d)
   if not opened then return nil, oerr end
   d = opened
-  local mm, err = d:mm(pid)
+  local mm, err = d:mm_head(pid)
   if not mm then
     return nil, crit_error{ file = d:path_of("mm-" .. pid), message = string_format(
       "pid %s: no memory image: %s", tostring(pid), err and (err.message or tostring(err)) or "a zombie has none") }
@@ -309,16 +326,68 @@ function memory.open(d, pid)
   if not private then return nil, string_format("pid %s: no pagemap-%s.img", tostring(pid), tostring(pid)) end
   local m = setmetatable({
     d = d, pid = pid, mm = mm, page_size = page_size,
-    private = private, shmem = {}, regions_ = {},
+    private = private, shmem = {}, vma = {}, n = 0,
   }, Memory)
-  for i, v in ipairs(d:vmas(pid) or {}) do m.regions_[i] = make_region(d, pid, v) end
+  m:read_vmas()
   -- The kernel's "[stack]" is the VMA holding the start of the stack
   -- (criu's VMA_AREA_STACK is not always set).
-  -- unsigned: [vsyscall] at 0xffffffffff600000 is a negative integer
-  table_sort(m.regions_, function(a, b) return ult(a.start, b.start) end)
-  local stack = mm.mm_start_stack and m:region_at(mm.mm_start_stack)
-  if stack and not stack.name then stack.name = "[stack]" end
+  if mm.mm_start_stack then
+    local i = m:region_index(mm.mm_start_stack)
+    if i <= m.n and not ult(mm.mm_start_stack, m.vma.start[i]) then m.stack_index = i end
+  end
   return m
+end
+
+-- The task's VMAs into m.vma's arrays, sorted by address (unsigned:
+-- [vsyscall] at 0xffffffffff600000 is a negative integer).
+function Memory:read_vmas()
+  local arrays = {}
+  for k, name in ipairs(VMA_KEPT) do
+    arrays[k] = {}
+    self.vma[name] = arrays[k]
+  end
+  local st, en, pg, sh, mm, ss = table_unpack(arrays)
+  local n, sorted, last = 0, true, nil
+  local it, err = self.d:vma_fields(self.pid, table_unpack(VMA_READ))
+  if not it then error(err, 0) end
+  for _, start, stop, pgoff, shmid, prot, flags, status in it do
+    n = n + 1
+    st[n], en[n], pg[n], sh[n], mm[n], ss[n] = start, stop, pgoff, shmid, flags << 32 | prot, status
+    if last and ult(start, last) then sorted = false end
+    last = start
+  end
+  self.n = n
+  if not sorted then sort_arrays(arrays, st, n, ult) end
+end
+
+local function is_shared(status) return status & (VMA.ANON_SHARED | VMA.FILE_SHARED | VMA.SYSVIPC) ~= 0 end
+local function is_file_backed(status)
+  return status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED) ~= 0 and status & VMA.MEMFD == 0
+end
+
+--- m:region(i) -> region i (1 <= i <= m.n, in address order), a new table:
+--- { index=i, start=, stop= (exclusive), perms="rw-p", kind=, name=, vma=,
+---   shmid= (of its pagemap-shmem), file= (files.img entry),
+---   file_backed=, shared= }. `kind` is anon, file, memfd, anon-shared,
+--- sysv-shm, vdso, vvar, vsyscall or aio; `name` is what /proc/PID/maps
+--- would show; `vma` has the vma_entry fields start, end, pgoff, shmid,
+--- prot, flags, status.
+function Memory:region(i)
+  local d, a = self.d, self.vma
+  local mmap = a.mmap[i]
+  local v = { start = a.start[i], ["end"] = a["end"][i], pgoff = a.pgoff[i], shmid = a.shmid[i],
+    prot = mmap & 0xffffffff, flags = mmap >> 32, status = a.status[i] }
+  local kind = kind_of(v.status)
+  local name = region_name(d, self.pid, v, kind)
+  if not name and i == self.stack_index then name = "[stack]" end
+  return {
+    index = i, start = v.start, stop = v["end"], vma = v, kind = kind,
+    perms = perms(v), name = name,
+    shmid = shmem_id(d, v.status, v.shmid),
+    file = (kind == "file" or kind == "memfd") and d:file(v.shmid) or nil,
+    shared = is_shared(v.status),
+    file_backed = is_file_backed(v.status),
+  }
 end
 
 -- The pagemap-shmem source of a shared-memory id, or false.
@@ -331,31 +400,36 @@ function Memory:shmem_source(shmid)
   return s
 end
 
---- The index of the region that holds addr, or of the first one after it.
+--- The index of the region that holds addr, or of the first one after it
+--- (m.n + 1 when none).
 function Memory:region_index(addr)
-  local r = self.regions_
-  local lo, hi = 1, #r + 1
+  local stops = self.vma["end"]
+  local lo, hi = 1, self.n + 1
   while lo < hi do
     local mid = (lo + hi) // 2
-    if not ult(addr, r[mid].stop) then lo = mid + 1 else hi = mid end
+    if not ult(addr, stops[mid]) then lo = mid + 1 else hi = mid end
   end
   return lo
 end
 
 --- The region (VMA) that holds addr, or nil.
 function Memory:region_at(addr)
-  local r = self.regions_[self:region_index(addr)]
-  if r and not ult(addr, r.start) then return r end
+  local i = self:region_index(addr)
+  if i <= self.n and not ult(addr, self.vma.start[i]) then return self:region(i) end
   return nil
 end
 
--- Walk [from, to) of one region; see Source:walk for emit.
-function Memory:walk_region(r, from, to, emit)
-  local hole = r.file_backed and "file" or "not-dumped"
-  if r.shmid then
-    local src = self:shmem_source(r.shmid)
-    local delta = r.vma.pgoff - r.start   -- address -> offset in the object
-    if r.shared then
+-- Walk [from, to) of region i; see Source:walk for emit.
+function Memory:walk_region(i, from, to, emit)
+  local v = self.vma
+  local status, start = v.status[i], v.start[i]
+  local shared = is_shared(status)
+  local hole = is_file_backed(status) and "file" or "not-dumped"
+  local shmid = shmem_id(self.d, status, v.shmid[i])
+  if shmid then
+    local src = self:shmem_source(shmid)
+    local delta = v.pgoff[i] - start   -- address -> offset in the object
+    if shared then
       if not src then return emit(from, to - from, nil, "not-dumped") end
       return src:walk(from + delta, to + delta, -delta, "not-dumped", emit)
     end
@@ -366,52 +440,64 @@ function Memory:walk_region(r, from, to, emit)
       return src:walk(a + delta, a + delta + len, -delta, x, emit)
     end)
   end
-  if r.shared then return emit(from, to - from, nil, hole) end
+  if shared then return emit(from, to - from, nil, hole) end
   return self.private:walk(from, to, 0, hole, emit)
 end
 
--- Walk [from, to) across regions, calling emit(addr, len, pages, off|why, region).
+-- Walk [from, to) across regions, calling emit(addr, len, pages, off|why,
+-- region), with one region table for all the pieces of a region.
 function Memory:walk(from, to, emit)
-  local regions = self.regions_
+  local starts, stops = self.vma.start, self.vma["end"]
   local i, a = self:region_index(from), from
   while ult(a, to) do
-    local r = regions[i]
-    if not r or not ult(r.start, to) then
+    local start = starts[i]
+    if not start or not ult(start, to) then
       emit(a, to - a, nil, "unmapped", nil)
       return
     end
-    if ult(a, r.start) then
-      emit(a, r.start - a, nil, "unmapped", nil)
-      a = r.start
+    if ult(a, start) then
+      emit(a, start - a, nil, "unmapped", nil)
+      a = start
     end
-    local stop = ult(r.stop, to) and r.stop or to
-    self:walk_region(r, a, stop, function(pa, len, pages, x) return emit(pa, len, pages, x, r) end)
+    local stop = ult(stops[i], to) and stops[i] or to
+    local r = self:region(i)
+    self:walk_region(i, a, stop, function(pa, len, pages, x) return emit(pa, len, pages, x, r) end)
     a = stop
     i = i + 1
   end
 end
 
---- m:regions() -> array of regions in address order, each
---- { start=, stop= (exclusive), perms="rw-p", kind=, name=, vma=,
----   shmid= (of its pagemap-shmem), file= (files.img entry),
----   dumped=, lazy_bytes=, parent_bytes= (bytes in the dump, lazy, in a
----   missing parent), file_backed=, shared= }. `kind` is anon, file, memfd,
---- anon-shared, sysv-shm, vdso, vvar, vsyscall or aio; `name` is what
---- /proc/PID/maps would show.
+--- m:dumped(i) -> the bytes of region i in the dump, lazy, and in a
+--- missing parent.
+function Memory:dumped(i)
+  local dumped, lazy, parent = 0, 0, 0
+  self:walk_region(i, self.vma.start[i], self.vma["end"][i], function(_, len, pages, why)
+    if pages then dumped = dumped + len
+    elseif why == "lazy" then lazy = lazy + len
+    elseif why == "parent" then parent = parent + len end
+  end)
+  return dumped, lazy, parent
+end
+
+--- m:each_region() -> an iterator of i, region (m:region(i) with dumped=,
+--- lazy_bytes=, parent_bytes=: bytes in the dump, lazy, in a missing
+--- parent) in address order: one table at a time, however many VMAs.
+function Memory:each_region()
+  local i = 0
+  return function()
+    i = i + 1
+    if i > self.n then return nil end
+    local r = self:region(i)
+    r.dumped, r.lazy_bytes, r.parent_bytes = self:dumped(i)
+    return i, r
+  end
+end
+
+--- m:regions() -> array of the regions of m:each_region(), for scripts: a
+--- table per VMA.
 function Memory:regions()
   local out = {}
-  for i, r in ipairs(self.regions_) do
-    local dumped, lazy, parent = 0, 0, 0
-    self:walk_region(r, r.start, r.stop, function(_, len, pages, why)
-      if pages then dumped = dumped + len
-      elseif why == "lazy" then lazy = lazy + len
-      elseif why == "parent" then parent = parent + len end
-    end)
-    local copy = {}
-    for k, v in pairs(r) do copy[k] = v end
-    copy.dumped, copy.lazy_bytes, copy.parent_bytes = dumped, lazy, parent
-    out[i] = copy
-  end
+  for i, r in self:each_region() do out[i] = r end
   return out
 end
 
@@ -463,8 +549,9 @@ function Memory:pieces(from, to)
     if from then
       self:walk(from, to, yield)
     else
-      for _, r in ipairs(self.regions_) do
-        self:walk_region(r, r.start, r.stop, function(a, len, pages, x)
+      for i = 1, self.n do
+        local r = self:region(i)
+        self:walk_region(i, r.start, r.stop, function(a, len, pages, x)
           return yield(a, len, pages, x, r)
         end)
       end

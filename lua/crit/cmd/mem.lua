@@ -123,7 +123,7 @@ end
 
 local function show_maps(m)
   local dumped_total = 0
-  for _, r in ipairs(m:regions()) do
+  for _, r in m:each_region() do
     dumped_total = dumped_total + r.dumped
     local extra = ""
     if r.lazy_bytes > 0 then extra = extra .. string_format(" lazy %d", r.lazy_bytes) end
@@ -189,6 +189,9 @@ end
 --- Run `crit.lua mem` with args as parsed and checked (check_usage):
 --- true, or nil and a message.
 function mem.command(args)
+  -- Region tables made and dropped one per VMA next to the VMAs' arrays:
+  -- see stdio.gc_pause (500,000 VMAs: 115 -> 87 MiB).
+  local pause <close> = stdio.gc_pause(150) -- luacheck: ignore 211 (held for its __close)
   local d, err = dir.open(args.dir)
   if not d then return nil, err end
   local m
