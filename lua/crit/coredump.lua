@@ -208,9 +208,10 @@ local function mapped_file_name(r)
 end
 
 -- count, page size, (start, end, offset in pages) triples, then the names.
-local function nt_file(regions, page_size)
+local function nt_file(m, page_size)
   local triples, names = {}, {}
-  for _, r in ipairs(regions) do
+  for i = 1, m.n do
+    local r = m:region(i)
     local name = mapped_file_name(r)
     if name then
       triples[#triples + 1] = string_pack("<i8i8i8", r.start, r.stop, r.vma.pgoff // page_size)
@@ -252,7 +253,7 @@ end
 
 -- PRSTATUS, PRPSINFO, SIGINFO, AUXV, FILE for the main thread (the order
 -- the kernel writes), then PRSTATUS and the register notes of each thread.
-local function build_notes(d, task, m, regions)
+local function build_notes(d, task, m)
   check_pids(d, task)
   local main = task.core
   local arch = ARCH[main.mtype]
@@ -276,7 +277,7 @@ local function build_notes(d, task, m, regions)
       notes[#notes + 1] = note("CORE", NT_PRPSINFO, prpsinfo(task, main, m))
       notes[#notes + 1] = note("CORE", NT_SIGINFO, string_rep("\0", SIGINFO_SIZE))
       notes[#notes + 1] = note("CORE", NT_AUXV, auxv(m.mm))
-      notes[#notes + 1] = note("CORE", NT_FILE, nt_file(regions, m.page_size))
+      notes[#notes + 1] = note("CORE", NT_FILE, nt_file(m, m.page_size))
     else
       notes[#notes + 1] = note("CORE", NT_SIGINFO, string_rep("\0", SIGINFO_SIZE))
     end
@@ -373,17 +374,18 @@ local function host_file(r, warn)
   return reg.name
 end
 
--- The runs of consecutive dumped bytes of a region.
-local function dumped_runs(m, r)
-  local runs = {}
-  for p in m:pieces(r.start, r.stop) do
-    if p.pages then
-      local last = runs[#runs]
-      if last and last.to == p.addr then last.to = p.addr + p.len
-      else runs[#runs + 1] = { from = p.addr, to = p.addr + p.len } end
-    end
-  end
-  return runs
+-- Call add(from, to) for each run of consecutive dumped bytes of region i;
+-- -> whether there was one.
+local function dumped_runs(m, i, add)
+  local from, to
+  m:walk_region(i, m.vma.start[i], m.vma["end"][i], function(a, len, pages)
+    if not pages then return end
+    if to == a then to = a + len; return end
+    if from then add(from, to) end
+    from, to = a, a + len
+  end)
+  if from then add(from, to) end
+  return from ~= nil
 end
 
 -- Anonymous memory that is not in the dump is zeros, so a VMA with any
@@ -392,25 +394,51 @@ end
 -- segment per dumped run only, so that gdb reads the rest from the files
 -- NT_FILE names. A VMA with nothing dumped has a segment without bytes
 -- (p_filesz 0), as the kernel writes for untouched memory.
-local function plan_region(m, r, with_files, warn, segs)
+-- host(i, r) is the host file to copy region i from, or nil.
+local function plan_region(m, i, host, emit)
+  local r = m:region(i)
   local flags = elf_flags(r.vma.prot)
   local function add(from, to, filesz, file)
-    segs[#segs + 1] = { vaddr = from, memsz = to - from, filesz = filesz, flags = flags,
-      file = file, region = r }
+    emit({ vaddr = from, memsz = to - from, filesz = filesz, flags = flags, file = file, region = r })
   end
-  local file = with_files and r.file_backed and host_file(r, warn)
+  local file = r.file_backed and host(i, r)
   if file then return add(r.start, r.stop, r.stop - r.start, file) end
   if r.kind == "vvar" or r.kind == "vsyscall" then return add(r.start, r.stop, 0) end
-  local runs = dumped_runs(m, r)
-  if #runs == 0 then return add(r.start, r.stop, 0) end
-  if not r.file_backed then return add(r.start, r.stop, r.stop - r.start) end
-  for _, run in ipairs(runs) do add(run.from, run.to, run.to - run.from) end
+  if not r.file_backed then
+    if dumped_runs(m, i, function() end) then return add(r.start, r.stop, r.stop - r.start) end
+    return add(r.start, r.stop, 0)
+  end
+  if not dumped_runs(m, i, function(from, to) add(from, to, to - from) end) then add(r.start, r.stop, 0) end
 end
 
-local function plan_segments(m, regions, with_files, warn)
-  local segs = {}
-  for _, r in ipairs(regions) do plan_region(m, r, with_files, warn, segs) end
-  return segs
+--- coredump.each_segment(plan, fn): fn(seg) for each PT_LOAD segment in
+--- order, seg = { vaddr=, memsz=, filesz=, flags=, file= (--with-files),
+--- region= (m:region), offset= (in the core file) }: a table at a time,
+--- made again on each call, however many VMAs (a core has a segment per
+--- VMA).
+function coredump.each_segment(plan, fn)
+  local m, offset = plan.memory, plan.head_size
+  for i = 1, m.n do
+    plan_region(m, i, plan.host, function(s)
+      if offset then s.offset, offset = offset, offset + s.filesz end
+      return fn(s)
+    end)
+  end
+end
+
+-- host(i, r) for plan_region: with --with-files, the file on this host of a
+-- file-backed region, checked once (and warned about once) per region.
+local function host_files(with_files, warn)
+  if not with_files then return function() return nil end end
+  local known = {}
+  return function(i, r)
+    local file = known[i]
+    if file == nil then
+      file = host_file(r, warn) or false
+      known[i] = file
+    end
+    return file or nil
+  end
 end
 
 ---------------------------------------------------------------------------
@@ -436,25 +464,43 @@ local function phdr(type_, flags, offset, vaddr, filesz, memsz, align_)
   return string_pack("<I4I4i8i8i8i8i8i8", type_, flags, offset, vaddr, 0, filesz, memsz, align_)
 end
 
---- coredump.layout(machine, notes, segs, page_size) -> the bytes before
---- the first segment (headers, notes, padding); sets seg.offset.
-function coredump.layout(machine, notes, segs, page_size)
-  local phnum = #segs + 1
+-- Write the bytes before the first segment (headers, notes, padding) with
+-- write(string): nsegs PT_LOAD headers, from each(fn) calling fn(seg) for
+-- each segment in order. -> the size of those bytes.
+local function write_head(write, machine, notes, nsegs, each, page_size)
+  local phnum = nsegs + 1
   local xnum = phnum >= PN_XNUM
   local shoff = EHDR_SIZE + phnum * PHDR_SIZE
   local notes_at = shoff + (xnum and SHDR_SIZE or 0)
-  local offset = align(notes_at + #notes, page_size)
-  local out = { elf_header(machine, phnum, shoff),
-    phdr(PT_NOTE, 0, notes_at, 0, #notes, 0, 4) }
-  for _, s in ipairs(segs) do
-    s.offset = offset
-    out[#out + 1] = phdr(PT_LOAD, s.flags, offset, s.vaddr, s.filesz, s.memsz, page_size)
+  local first = align(notes_at + #notes, page_size)
+  write(elf_header(machine, phnum, shoff))
+  write(phdr(PT_NOTE, 0, notes_at, 0, #notes, 0, 4))
+  local offset = first
+  each(function(s)
+    write(phdr(PT_LOAD, s.flags, offset, s.vaddr, s.filesz, s.memsz, page_size))
     offset = offset + s.filesz
+  end)
+  if xnum then write(extnum_section(phnum)) end
+  write(notes)
+  if nsegs == 0 then return notes_at + #notes end
+  write(string_rep("\0", first - notes_at - #notes))
+  return first
+end
+
+--- coredump.layout(machine, notes, segs, page_size) -> the bytes before
+--- the first segment (headers, notes, padding) of a list of segments;
+--- sets seg.offset.
+function coredump.layout(machine, notes, segs, page_size)
+  local out = {}
+  local size = write_head(function(bytes) out[#out + 1] = bytes end, machine, notes, #segs, function(fn)
+    for _, seg in ipairs(segs) do fn(seg) end
+  end, page_size)
+  local offset = size
+  for _, seg in ipairs(segs) do
+    seg.offset = offset
+    offset = offset + seg.filesz
   end
-  if xnum then out[#out + 1] = extnum_section(phnum) end
-  out[#out + 1] = notes
-  local head = table_concat(out)
-  return head .. string_rep("\0", segs[1] and segs[1].offset - #head or 0)
+  return table_concat(out)
 end
 
 -- Copy `len` bytes of a file from `offset`, zeros past its end.
@@ -496,8 +542,9 @@ end
 ---------------------------------------------------------------------------
 
 --- coredump.plan(d, pid [, opts]) -> plan | nil, message. The plan has
---- head (bytes before the memory), segs, total (file size), pid, threads,
---- memory, notes. A zombie (no memory) returns nil, "zombie".
+--- nsegs (PT_LOAD segments: coredump.each_segment gives them), total (file
+--- size), pid, threads, memory, notes, arch. A zombie (no memory) returns
+--- nil, "zombie".
 function coredump.plan(d, pid, opts)
   opts = opts or {}
   local warn = opts.warn or function() end
@@ -512,14 +559,15 @@ function coredump.plan(d, pid, opts)
   local m
   m, err = memory.open(d, pid)
   if not m then return nil, err end
-  local regions = m:regions()
-  local arch, notes = build_notes(d, task, m, regions)
-  local segs = plan_segments(m, regions, opts.with_files, warn)
-  local head = coredump.layout(arch.machine, notes, segs, m.page_size)
-  local total = #head
-  for _, s in ipairs(segs) do total = total + s.filesz end
-  return { pid = pid, threads = thread_list(task), memory = m, arch = arch, notes = notes,
-    segs = segs, head = head, total = total }
+  local arch, notes = build_notes(d, task, m)
+  local plan = { pid = pid, threads = thread_list(task), memory = m, arch = arch, notes = notes,
+    host = host_files(opts.with_files, warn) }
+  local nsegs, bytes = 0, 0
+  coredump.each_segment(plan, function(s) nsegs, bytes = nsegs + 1, bytes + s.filesz end)
+  plan.nsegs = nsegs
+  plan.head_size = write_head(function() end, arch.machine, notes, nsegs, function() end, m.page_size)
+  plan.total = plan.head_size + bytes
+  return plan
 end
 
 --- coredump.write(d, pid, path [, opts]) -> true, plan | nil, message, why.
@@ -531,10 +579,12 @@ function coredump.write(d, pid, path, opts)
   local plan, err, why = coredump.plan(d, pid, opts)
   if not plan then return nil, err, why end
   local out <close> = core.output(path, { private = true })
-  out:write(plan.head)
-  local done, report = #plan.head, opts.progress
+  local function each(fn) coredump.each_segment(plan, fn) end
+  write_head(function(bytes) out:write(bytes) end, plan.arch.machine, plan.notes, plan.nsegs, each,
+    plan.memory.page_size)
+  local done, report = plan.head_size, opts.progress
   local progress = report and function(n) done = done + n; report(done, plan.total) end
-  for _, s in ipairs(plan.segs) do write_segment(out, plan.memory, s, progress) end
+  each(function(s) write_segment(out, plan.memory, s, progress) end)
   out:finish()
   return true, plan
 end

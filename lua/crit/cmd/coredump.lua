@@ -91,12 +91,15 @@ local function dump_one(d, pid, outdir, args, tty)
     return nil, plan
   end
   stdio.write_stdout(string_format("%s: %d thread%s, %d segments, %d bytes\n", path,
-    #plan.threads, #plan.threads == 1 and "" or "s", #plan.segs, plan.total))
+    #plan.threads, #plan.threads == 1 and "" or "s", plan.nsegs, plan.total))
   return true
 end
 
 --- Run `crit.lua coredump`: true, or nil and a message.
 function cmd.command(args)
+  -- Region and segment tables made and dropped one per VMA next to the
+  -- VMAs' arrays: see stdio.gc_pause (500,000 VMAs: 114 -> 87 MiB).
+  local pause <close> = stdio.gc_pause(150) -- luacheck: ignore 211 (held for its __close)
   local d, err = dir.open(args.dir)
   if not d then return nil, err end
   local pids = {}
