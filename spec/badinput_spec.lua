@@ -736,6 +736,9 @@ assert(#vma == #vma2)
 -- diff DIR against a copy with the last entry (or VMA) changed, and with
 -- it removed: the positional and the keyed pairing.
 local DIFF_CHANGED, DIFF_REMOVED = { "diff", "DIR", "CHANGED" }, { "diff", "DIR", "REMOVED" }
+-- OUT: a directory for the cores
+local MEM_MAPS, MEM = { "mem", "DIR", PID, "--maps" }, { "mem", "DIR", PID }
+local COREDUMP = { "coredump", "DIR", "-o", "OUT" }
 
 local BIG_SHAPES = {
   { name = "mm with 200,000 empty VMAs", image = "mm-" .. PID .. ".img",
@@ -753,10 +756,11 @@ local BIG_SHAPES = {
       return header .. S.u32(#m) .. m
     end,
     commands = { { "x", "DIR", "mems" }, { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" },
-      DIFF_CHANGED, DIFF_REMOVED } },
+      DIFF_CHANGED, DIFF_REMOVED, MEM_MAPS, MEM, COREDUMP } },
   { name = "pagemap with 200,000 entries", image = "pagemap-" .. PID .. ".img",
     grow = pagemap_rows.grow, changed = pagemap_rows.changed, removed = pagemap_rows.removed,
-    commands = { { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" }, DIFF_CHANGED, DIFF_REMOVED } },
+    commands = { { "x", "DIR", "rss" }, { "stats", "DIR" }, { "check", "DIR" }, DIFF_CHANGED, DIFF_REMOVED,
+      MEM_MAPS, MEM, COREDUMP } },
   { name = "files.img with 100,000 files", image = "files.img",
     grow = file_rows.grow, changed = file_rows.changed, removed = file_rows.removed,
     commands = { { "x", "DIR", "fds" }, { "x", "DIR", "mems" }, { "stats", "DIR" }, { "check", "DIR" },
@@ -791,7 +795,9 @@ describe("hostile big images", function()
       end
       for _, words in ipairs(shape.commands) do
         local args = {}
-        for i, w in ipairs(words) do args[i] = quote(w == "DIR" and dir or copies[w] or w) end
+        for i, w in ipairs(words) do
+          args[i] = quote(w == "DIR" and dir or w == "OUT" and tmp or copies[w] or tostring(w))
+        end
         local time = "/usr/bin/time -f %M -o " .. tmp .. "/rss "
         if preload then
           time = "env -u LD_PRELOAD " .. time .. "env LD_PRELOAD=" .. quote(preload) .. " "
