@@ -445,7 +445,7 @@ function Memory:walk_region(i, from, to, emit)
 end
 
 -- Walk [from, to) across regions, calling emit(addr, len, pages, off|why,
--- region), with one region table for all the pieces of a region.
+-- i) with i the region's index (nil where unmapped).
 function Memory:walk(from, to, emit)
   local starts, stops = self.vma.start, self.vma["end"]
   local i, a = self:region_index(from), from
@@ -460,8 +460,7 @@ function Memory:walk(from, to, emit)
       a = start
     end
     local stop = ult(stops[i], to) and stops[i] or to
-    local r = self:region(i)
-    self:walk_region(i, a, stop, function(pa, len, pages, x) return emit(pa, len, pages, x, r) end)
+    self:walk_region(i, a, stop, function(pa, len, pages, x) return emit(pa, len, pages, x, i) end)
     a = stop
     i = i + 1
   end
@@ -547,7 +546,11 @@ function Memory:pieces(from, to)
       end
     end
     if from then
-      self:walk(from, to, yield)
+      local r   -- one region table for all the pieces of a region
+      self:walk(from, to, function(a, len, pages, x, i)
+        if i and (not r or r.index ~= i) then r = self:region(i) end
+        return yield(a, len, pages, x, i and r or nil)
+      end)
     else
       for i = 1, self.n do
         local r = self:region(i)
@@ -618,7 +621,10 @@ function Memory:find(what, opts)
   return coroutine_wrap(function()
     local region
     local w = scanner(find, overlap, function(addr, bytes)
-      coroutine_yield(addr, bytes, self:region_at(addr) or region)
+      -- mostly in the region being scanned: no new region table per match
+      local r = region
+      if not (r and not ult(addr, r.start) and ult(addr, r.stop)) then r = self:region_at(addr) or region end
+      coroutine_yield(addr, bytes, r)
     end)
     for p in self:pieces() do
       if p.pages then
