@@ -375,21 +375,29 @@ local function same_keys_in_order(a, b, i, j, list, field)
   return next_b() == nil
 end
 
--- Elements of the streamed list compared by position, field by field in
--- the order walk visits them: found(path, old, new) for each that differs.
-local function walk_streamed_list(a, b, i, j, spec, found)
+-- The fields of the streamed list, sorted: the order walk visits them.
+local function sorted_fields(spec)
   local names = {}
   for n, f in ipairs(spec.fields) do names[n] = f end
   table_sort(names)
+  return names
+end
+
+-- An items() iterator's values into `to` (n of them); its element number.
+local function take(to, n, k, ...)
+  for m = 1, n do to[m] = select(m, ...) end
+  return k
+end
+
+-- Elements of the streamed list compared by position, field by field in
+-- the order walk visits them: found(path, old, new) for each that differs.
+local function walk_streamed_list(a, b, i, j, spec, found)
+  local names = sorted_fields(spec)
   local next_b = b:items(j, spec.list, table_unpack(names))
   local values_a, values_b = {}, {}
-  local function take(to, k, ...)
-    for n = 1, #names do to[n] = select(n, ...) end
-    return k
-  end
   local it_a = a:items(i, spec.list, table_unpack(names))
-  while take(values_a, it_a()) do
-    local k = take(values_b, next_b())
+  while take(values_a, #names, it_a()) do
+    local k = take(values_b, #names, next_b())
     for n = 1, #names do
       if values_a[n] ~= values_b[n] then
         found(join(join(spec.list, k), names[n]), values_a[n], values_b[n])
@@ -423,14 +431,8 @@ end
 -- order (elements moved past each other) or one side has none: then the
 -- decoded entries are walked.
 local function streamed_keyed_changes(a, b, i, j, spec, field)
-  local names = {}
-  for n, f in ipairs(spec.fields) do names[n] = f end
-  table_sort(names)
+  local names = sorted_fields(spec)
   local values_a, values_b = {}, {}
-  local function take(to, k, ...)
-    for n = 1, #names do to[n] = select(n, ...) end
-    return k
-  end
   local it_a = a:items(i, spec.list, table_unpack(names))
   local it_b = b:items(j, spec.list, table_unpack(names))
   local at_b, in_order, changes = 0, true, {}
@@ -441,10 +443,10 @@ local function streamed_keyed_changes(a, b, i, j, spec, field)
   if na == 0 or nb == 0 then return nil end
   pair_lists(na, nb, keys_a, keys_b,
     function(ia, jb)
-      take(values_a, it_a())
+      take(values_a, #names, it_a())
       if jb <= at_b then in_order = false end
       if not in_order then return end
-      repeat at_b = take(values_b, it_b()) until at_b == jb or at_b == nil
+      repeat at_b = take(values_b, #names, it_b()) until at_b == jb or at_b == nil
       if not at_b then in_order = false; return end
       for n = 1, #names do
         if values_a[n] ~= values_b[n] then
@@ -453,7 +455,7 @@ local function streamed_keyed_changes(a, b, i, j, spec, field)
       end
     end,
     function(ia, key)
-      take(values_a, it_a())
+      take(values_a, #names, it_a())
       add(join(spec.list, ia), nil, nil, "removed", key)
     end,
     function(jb, key) add(join(spec.list, jb), nil, nil, "added", key) end,
