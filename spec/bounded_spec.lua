@@ -8,6 +8,20 @@ local S = require "spec.support"
 local LUA = "lua5.4 -e 'package.path=\"./lua/?.lua;./lua/?/init.lua;\"..package.path; "
   .. "package.cpath=\"" .. S.CPATH .. ";\"..package.cpath' "
 
+-- Give the sleep dump's task one more anonymous private VMA of `pages`
+-- pages at `start` (above its stack, below vsyscall), present in the dump:
+-- its pages are appended to pages-1.img by the caller.
+local function edit_mm_and_pagemap(dir, start, pages)
+  local mm = assert(crit.open(dir .. "/mm-30956.img"))
+  local vmas = mm[1].vmas
+  table.insert(vmas, #vmas, { start = start, ["end"] = start + pages * 4096, pgoff = 0, shmid = 0,
+    prot = 3, flags = 0x22, status = 0x21, fd = -1 }) -- RW, MAP_PRIVATE|MAP_ANONYMOUS; REGULAR|ANON_PRIVATE
+  mm:write(dir .. "/mm-30956.img")
+  local pm = assert(crit.open(dir .. "/pagemap-30956.img"))
+  pm:append({ vaddr = start, compat_nr_pages = 0, nr_pages = pages, flags = 4 }) -- PE_PRESENT
+  pm:write(dir .. "/pagemap-30956.img")
+end
+
 describe("bounded", function()
   after_each(S.cleanup)
 
@@ -67,6 +81,49 @@ describe("bounded", function()
     local ok, err = pcall(function() for _ in bad:items(1, "vmas", "start", "end") do end end)
     assert.is_false(ok)
     assert.matches("mm%-30956%.img: entry 1 at offset %d+: vmas%[2%]%.end: missing required field", tostring(err))
+  end)
+
+  it("coredump of a dump whose pages image has a 256 MiB hole: a few MiB, and the hole stays a hole", function()
+    if not S.exists("/usr/bin/time") then return pending("no /usr/bin/time") end
+    local dir = S.copy_dump("sleep")
+    local start, pages = 0x7ffd00000000, 65536 -- 256 MiB of anonymous memory above the stack
+    edit_mm_and_pagemap(dir, start, pages)
+    local f = assert(io.open(dir .. "/pages-1.img", "r+b"))
+    local size = f:seek("end")
+    f:close()
+    assert(os.execute(("truncate -s %d %s/pages-1.img"):format(size + pages * 4096, dir)))
+    f = assert(io.open(dir .. "/pages-1.img", "r+b"))
+    f:seek("set", size + 100 * 4096 + 17) -- page 100 of the new VMA, offset 17
+    f:write("MARKER-IN-THE-HOLE")
+    f:close()
+    local out = S.tmpdir()
+    local r = S.sh(("/usr/bin/time -f '%%M' ./crit.lua coredump -o %s %s"):format(out, dir))
+    assert.are.equal(0, r.code, r.err)
+    local kib = tonumber(r.err:match("(%d+)%s*$"))
+    if not os.getenv("CRIT_SANITIZED") then
+      assert.is_true(kib < 64 * 1024, "peak " .. kib .. " KiB")
+    end
+    local core_file = out .. "/core.30956"
+    local bytes = tonumber(S.sh("stat -c %s " .. core_file).out:match("%d+"))
+    local blocks = tonumber(S.sh("stat -c %b " .. core_file).out:match("%d+"))
+    assert.is_true(bytes > pages * 4096, "the core holds the 256 MiB: " .. bytes)
+    assert.is_true(blocks * 512 < (16 << 20), "the hole takes no space: " .. blocks .. " blocks")
+    -- the marker sits where the ELF program header of the new VMA says
+    local c = assert(io.open(core_file, "rb"))
+    local ehdr = c:read(64)
+    local phoff = string.unpack("<I8", ehdr, 33)
+    local phentsize, phnum = string.unpack("<I2I2", ehdr, 55)
+    c:seek("set", phoff)
+    local phdrs = c:read(phentsize * phnum)
+    local found
+    for i = 0, phnum - 1 do
+      local ptype, _, offset, vaddr = string.unpack("<I4I4I8I8", phdrs, i * phentsize + 1)
+      if ptype == 1 and vaddr == start then found = offset end
+    end
+    assert.truthy(found, "a PT_LOAD for the new VMA")
+    c:seek("set", found + 100 * 4096 + 17)
+    assert.are.equal("MARKER-IN-THE-HOLE", c:read(18))
+    c:close()
   end)
 
   it("1,001 copies of a pstree entry: one error, not 1,001 cores", function()
