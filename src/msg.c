@@ -251,6 +251,11 @@ static int decode_field(struct decoder *dc, int t, const ProtobufCFieldDescripto
 
 	if (f->label == PROTOBUF_C_LABEL_REPEATED && w->type == WIRE_LEN &&
 	    wire_packable(f->type)) {
+		/* An empty run adds nothing: an empty list would read back as no field. */
+		if (w->len == 0) {
+			lua_settop(L, key - 1);
+			return 0;
+		}
 		push_array(L, t, key);
 		if (decode_packed(dc, key + 1, f, w))
 			return -1;
